@@ -1,0 +1,89 @@
+//! The command-line interface: one module per subcommand, shared option groups here.
+
+mod eval;
+mod image;
+mod info;
+mod pattern;
+mod train;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::device::{self, DeviceChoice};
+use crate::model::{ModelSource, StyleChoice};
+use crate::stylize::{StyleOptions, Stylizer};
+
+/// Video and camera style transfer with a feed-forward generator trained GAN-style.
+#[derive(Debug, Parser)]
+#[command(name = "ganstyle", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a new style (generator + discriminator, content/style/adversarial/temporal losses).
+    Train(train::TrainArgs),
+    /// Restyle still images.
+    Image(image::ImageArgs),
+    /// Quality and temporal-stability figures for a model.
+    Eval(eval::EvalArgs),
+    /// Show a model file's metadata (architecture, styles, how it was trained).
+    Info(info::InfoArgs),
+    /// Write one of the built-in procedural style images (mosaic, ink-hatching, pointillism, swirls).
+    Pattern(pattern::PatternArgs),
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Train(args) => train::run(args),
+        Command::Image(args) => image::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Info(args) => info::run(args),
+        Command::Pattern(args) => pattern::run(args),
+    }
+}
+
+/// The model to use and how to apply it (shared by `image`, `restyle` and `live`).
+#[derive(Debug, Clone, Args)]
+pub struct StyleArgs {
+    /// Model file or shipped model name (see `ganstyle info`); the embedded default when absent.
+    #[arg(long, short = 'm')]
+    pub model: Option<String>,
+    /// Style name or index, for multi-style models.
+    #[arg(long)]
+    pub style: Option<String>,
+    /// Blend styles of a multi-style model: one weight per style, e.g. 0.7,0.3.
+    #[arg(long, value_name = "W1,W2,...")]
+    pub style_mix: Option<String>,
+    /// How much of the style to apply, 0..1 (0 leaves the input unchanged).
+    #[arg(long, default_value_t = 1.0)]
+    pub strength: f32,
+    /// Keep the input's colours, transfer only luminance.
+    #[arg(long)]
+    pub preserve_color: bool,
+    /// Where the network runs.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    pub device: DeviceChoice,
+    /// Longest side the network runs at; larger inputs are processed smaller and upscaled (0 = native).
+    #[arg(long, default_value_t = 0)]
+    pub max_size: u32,
+}
+
+impl StyleArgs {
+    /// Load the model and build the stylizer these options describe.
+    pub fn stylizer(&self) -> anyhow::Result<Stylizer> {
+        let source = ModelSource::resolve(self.model.as_deref())?;
+        let choice = StyleChoice::from_options(self.style.as_deref(), self.style_mix.as_deref())?;
+        let (device, _) = device::select(self.device)?;
+        let options = StyleOptions {
+            strength: self.strength,
+            preserve_color: self.preserve_color,
+            max_size: self.max_size,
+        };
+        Ok(Stylizer::new(&source, device, &choice, options)?)
+    }
+}

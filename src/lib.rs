@@ -1,0 +1,23 @@
+//! ganstyle: video and camera style transfer. A feed-forward generator (burn) restyles each
+//! frame in one pass; it is trained GAN-style with content, style, adversarial and temporal
+//! losses so video does not flicker.
+//!
+//! Data path: [`frame`] (images ↔ tensors, blending) → [`model`] (generator, model files) →
+//! [`stylize`] (the object that restyles frames). Training lives in [`train`], evaluation in
+//! [`eval`], the command line in [`cli`].
+
+pub mod cli;
+pub mod container;
+pub mod device;
+pub mod error;
+pub mod eval;
+pub mod flow;
+pub mod frame;
+pub mod model;
+pub mod procedural;
+pub mod progress;
+pub mod stylize;
+pub mod train;
+pub mod video;
+
+pub use error::{Error, Result};

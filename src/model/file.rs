@@ -1,0 +1,466 @@
+//! Model files (`.gsm`): the generator's weights (safetensors) plus metadata (format version,
+//! architecture, style names, how it was trained), in the checksummed [`Container`]. Loading
+//! validates everything and names the file and the reason when it refuses.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use burn::store::{ModuleSnapshot, SafetensorsStore};
+use burn::tensor::Device;
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+
+use super::generator::{Generator, GeneratorConfig};
+use crate::container::Container;
+use crate::error::{Error, ModelFileError, Result};
+
+/// The metadata format version this build writes and reads.
+pub const META_VERSION: u32 = 1;
+/// The `kind` section of a model file.
+const KIND: &[u8] = b"model";
+
+/// How a model was trained (all of it informational).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainingInfo {
+    /// The exact command line that produced the model.
+    pub command: String,
+    /// Optimizer steps taken.
+    pub steps: u64,
+    /// Loss weights used, by name.
+    pub loss_weights: BTreeMap<String, f32>,
+    /// Running averages of the losses at the end, by name.
+    pub final_losses: BTreeMap<String, f32>,
+    /// The feature network for content and style losses ("random-multiscale" or a VGG file).
+    pub loss_network: String,
+    /// Training size (square side, pixels).
+    pub size: usize,
+    /// Wall-clock seconds of training.
+    pub seconds: f64,
+    /// The device it was trained on.
+    pub device: String,
+}
+
+/// Everything a model file says besides the weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelMeta {
+    /// Metadata format version ([`META_VERSION`]).
+    pub format_version: u32,
+    /// The generator's shape.
+    pub generator: GeneratorConfig,
+    /// One name per style, in conditional-norm order.
+    pub style_names: Vec<String>,
+    /// The ganstyle version that wrote the file.
+    pub written_by: String,
+    /// How it was trained.
+    pub training: TrainingInfo,
+}
+
+/// A generator with its metadata.
+#[derive(Debug)]
+pub struct Model {
+    /// Metadata.
+    pub meta: ModelMeta,
+    /// The network.
+    pub generator: Generator,
+    /// The style images it was trained on (short side at most 256), one per style.
+    pub style_images: Vec<RgbImage>,
+}
+
+impl Model {
+    /// Serialize to the bytes of a model file.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        Ok(container(self)?.to_bytes())
+    }
+
+    /// Save to `path` atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        container(self)?.write_atomic(path)
+    }
+
+    /// Load a model file onto `device`.
+    pub fn load(path: &Path, device: &Device) -> Result<Self> {
+        let container = Container::read(path)?;
+        Self::from_container(&container, device).map_err(|reason| Error::model(path, reason))
+    }
+
+    /// Load from the bytes of a model file; `origin` names them in errors.
+    pub fn from_bytes(bytes: &[u8], origin: &Path, device: &Device) -> Result<Self> {
+        Container::from_bytes(bytes)
+            .and_then(|c| Self::from_container(&c, device))
+            .map_err(|reason| Error::model(origin, reason))
+    }
+
+    fn from_container(
+        container: &Container,
+        device: &Device,
+    ) -> std::result::Result<Self, ModelFileError> {
+        let kind = container.get("kind")?;
+        if kind != KIND {
+            return Err(ModelFileError::WrongKind {
+                found: String::from_utf8_lossy(kind).into_owned(),
+                expected: "model",
+            });
+        }
+        let meta = parse_meta(container.get("meta")?)?;
+        let mut generator = meta.generator.init(device);
+        load_weights(&mut generator, container.get("weights")?)?;
+        let style_images = (0..meta.style_names.len())
+            .map(|i| {
+                let bytes = container.get(&format!("style.{i}"))?;
+                image::load_from_memory_with_format(bytes, image::ImageFormat::Png)
+                    .map(|img| img.to_rgb8())
+                    .map_err(|e| ModelFileError::Metadata(format!("style image {i}: {e}")))
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(Model {
+            meta,
+            generator,
+            style_images,
+        })
+    }
+
+    /// The style-weight vector for a choice of style, validated against this model.
+    pub fn style_mix(&self, choice: &StyleChoice) -> Result<Vec<f32>> {
+        choice.weights(&self.meta.style_names)
+    }
+}
+
+fn container(model: &Model) -> Result<Container> {
+    if model.style_images.len() != model.meta.style_names.len() {
+        return Err(Error::Invalid(
+            "one style image per style is needed to save a model".into(),
+        ));
+    }
+    let mut c = Container::default();
+    c.push("kind", KIND.to_vec());
+    c.push(
+        "meta",
+        serde_json::to_vec_pretty(&model.meta).map_err(|e| Error::Invalid(e.to_string()))?,
+    );
+    c.push("weights", weights_to_bytes(&model.generator)?);
+    for (i, image) in model.style_images.iter().enumerate() {
+        let mut png = Vec::new();
+        image
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .map_err(|e| Error::Invalid(format!("encoding style image {i}: {e}")))?;
+        c.push(&format!("style.{i}"), png);
+    }
+    Ok(c)
+}
+
+/// The generator's weights as safetensors bytes.
+pub fn weights_to_bytes<M: ModuleSnapshot>(module: &M) -> Result<Vec<u8>> {
+    let mut store = SafetensorsStore::from_bytes(None);
+    module
+        .save_into(&mut store)
+        .map_err(|e| Error::Invalid(format!("serializing weights: {e}")))?;
+    store
+        .get_bytes()
+        .map_err(|e| Error::Invalid(format!("serializing weights: {e}")))
+}
+
+/// Apply safetensors bytes to `module`, refusing missing, extra or mis-shaped tensors.
+pub fn load_weights<M: ModuleSnapshot>(
+    module: &mut M,
+    bytes: &[u8],
+) -> std::result::Result<(), ModelFileError> {
+    let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec())).allow_partial(true);
+    let result = module
+        .load_from(&mut store)
+        .map_err(|e| ModelFileError::Incompatible(e.to_string()))?;
+    let mut problems = Vec::new();
+    if !result.missing.is_empty() {
+        let names: Vec<_> = result
+            .missing
+            .iter()
+            .map(|(p, _)| p.as_str())
+            .take(3)
+            .collect();
+        problems.push(format!(
+            "{} tensors missing ({}…)",
+            result.missing.len(),
+            names.join(", ")
+        ));
+    }
+    if !result.unused.is_empty() {
+        problems.push(format!(
+            "{} unexpected tensors ({}…)",
+            result.unused.len(),
+            result.unused[0]
+        ));
+    }
+    if !result.errors.is_empty() {
+        problems.push(format!(
+            "{} tensors refused ({:?})",
+            result.errors.len(),
+            result.errors[0]
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ModelFileError::Incompatible(problems.join("; ")))
+    }
+}
+
+fn parse_meta(bytes: &[u8]) -> std::result::Result<ModelMeta, ModelFileError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ModelFileError::Metadata(e.to_string()))?;
+    let version = value
+        .get("format_version")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0) as u32;
+    if version != META_VERSION {
+        return Err(ModelFileError::Version {
+            found: version,
+            supported: META_VERSION,
+        });
+    }
+    let meta: ModelMeta =
+        serde_json::from_value(value).map_err(|e| ModelFileError::Metadata(e.to_string()))?;
+    if meta.generator.styles == 0 || meta.style_names.len() != meta.generator.styles {
+        return Err(ModelFileError::Metadata(format!(
+            "{} style names for {} styles",
+            meta.style_names.len(),
+            meta.generator.styles
+        )));
+    }
+    Ok(meta)
+}
+
+/// Which style (or blend of styles) to apply.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StyleChoice {
+    /// The model's first style.
+    Default,
+    /// A style by name or index (as typed by the user).
+    One(String),
+    /// A weight per style, in model order (normalized to sum 1).
+    Mix(Vec<f32>),
+}
+
+impl StyleChoice {
+    /// From the `--style` and `--style-mix` options.
+    pub fn from_options(style: Option<&str>, mix: Option<&str>) -> Result<Self> {
+        match (style, mix) {
+            (Some(_), Some(_)) => Err(Error::Invalid(
+                "give --style or --style-mix, not both".into(),
+            )),
+            (Some(s), None) => Ok(StyleChoice::One(s.to_string())),
+            (None, Some(m)) => {
+                let weights = m
+                    .split(',')
+                    .map(|w| w.trim().parse::<f32>())
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(|_| {
+                        Error::BadStyleMix(format!(
+                            "{m:?} is not a comma-separated list of numbers"
+                        ))
+                    })?;
+                Ok(StyleChoice::Mix(weights))
+            }
+            (None, None) => Ok(StyleChoice::Default),
+        }
+    }
+
+    /// The normalized weight vector for a model with these style names.
+    pub fn weights(&self, names: &[String]) -> Result<Vec<f32>> {
+        let n = names.len();
+        let one_hot = |i: usize| (0..n).map(|j| if i == j { 1.0 } else { 0.0 }).collect();
+        match self {
+            StyleChoice::Default => Ok(one_hot(0)),
+            StyleChoice::One(s) => {
+                let index = names
+                    .iter()
+                    .position(|name| name == s)
+                    .or_else(|| s.parse::<usize>().ok().filter(|&i| i < n));
+                index.map(one_hot).ok_or_else(|| Error::UnknownStyle {
+                    asked: s.clone(),
+                    available: list(names),
+                })
+            }
+            StyleChoice::Mix(w) => {
+                if w.len() != n {
+                    return Err(Error::BadStyleMix(format!(
+                        "has {} weights, the model has {n} styles ({})",
+                        w.len(),
+                        list(names)
+                    )));
+                }
+                if w.iter().any(|x| !x.is_finite() || *x < 0.0) {
+                    return Err(Error::BadStyleMix("weights must be finite and ≥ 0".into()));
+                }
+                let sum: f32 = w.iter().sum();
+                if sum <= 0.0 {
+                    return Err(Error::BadStyleMix("weights sum to 0".into()));
+                }
+                Ok(w.iter().map(|x| x / sum).collect())
+            }
+        }
+    }
+}
+
+fn list(names: &[String]) -> String {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{i}={n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Where shipped models are looked for, in order: `$GANSTYLE_MODELS`, `./models`, and the
+/// `models` folder of the source tree this binary was built from.
+pub fn model_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(d) = std::env::var_os("GANSTYLE_MODELS") {
+        dirs.push(PathBuf::from(d));
+    }
+    dirs.push(PathBuf::from("models"));
+    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("models"));
+    dirs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Arch;
+    use crate::model::generator::GeneratorConfig;
+    use burn::tensor::{Distribution, Tensor};
+
+    fn model(arch: Arch, styles: usize) -> Model {
+        let device = Device::flex();
+        Model {
+            meta: ModelMeta {
+                format_version: META_VERSION,
+                generator: GeneratorConfig::new(arch, styles),
+                style_names: (0..styles).map(|i| format!("s{i}")).collect(),
+                written_by: "test".into(),
+                training: TrainingInfo::default(),
+            },
+            generator: GeneratorConfig::new(arch, styles).init(&device),
+            style_images: (0..styles)
+                .map(|i| RgbImage::from_pixel(4, 4, image::Rgb([i as u8, 9, 9])))
+                .collect(),
+        }
+    }
+
+    fn error_of(bytes: &[u8]) -> String {
+        Model::from_bytes(bytes, Path::new("x.gsm"), &Device::flex())
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn save_then_load_is_bit_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.gsm");
+        let original = model(Arch::Fast, 2);
+        original.save(&path).unwrap();
+        let loaded = Model::load(&path, &Device::flex()).unwrap();
+        assert_eq!(loaded.meta, original.meta);
+        assert_eq!(loaded.style_images, original.style_images);
+        let (wa, wb) = (
+            weights_to_bytes(&loaded.generator).unwrap(),
+            weights_to_bytes(&original.generator).unwrap(),
+        );
+        let (ta, tb) = (
+            safetensors::SafeTensors::deserialize(&wa).unwrap(),
+            safetensors::SafeTensors::deserialize(&wb).unwrap(),
+        );
+        assert_eq!(ta.len(), tb.len());
+        for name in ta.names() {
+            assert_eq!(
+                ta.tensor(name).unwrap().data(),
+                tb.tensor(name).unwrap().data(),
+                "{name}"
+            );
+        }
+        let x = Tensor::<4>::random([1, 3, 16, 16], Distribution::Default, &Device::flex());
+        let mix = Tensor::from_floats([[0.3, 0.7]], &Device::flex());
+        let a: Vec<f32> = original
+            .generator
+            .forward(x.clone(), mix.clone())
+            .into_data()
+            .to_vec()
+            .unwrap();
+        let b: Vec<f32> = loaded
+            .generator
+            .forward(x, mix)
+            .into_data()
+            .to_vec()
+            .unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn missing_truncated_corrupt_and_foreign_files_are_refused_by_name() {
+        let missing = Model::load(Path::new("/nonexistent/m.gsm"), &Device::flex())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            missing.contains("/nonexistent/m.gsm") && missing.contains("not found"),
+            "{missing}"
+        );
+        let bytes = model(Arch::Fast, 1).to_bytes().unwrap();
+        assert!(error_of(&bytes[..bytes.len() / 2]).contains("truncated"));
+        let mut flipped = bytes.clone();
+        flipped[bytes.len() / 2] ^= 1;
+        assert!(error_of(&flipped).contains("corrupt"));
+        assert!(error_of(b"\x89PNG\r\n\x1a\n0000").contains("PNG image"));
+        assert!(error_of(b"").contains("empty file"));
+    }
+
+    #[test]
+    fn incompatible_weights_and_wrong_kinds_are_refused() {
+        // Metadata claiming johnson over fast weights.
+        let fast = model(Arch::Fast, 1);
+        let mut c = Container::from_bytes(&fast.to_bytes().unwrap()).unwrap();
+        let mut meta = fast.meta.clone();
+        meta.generator.arch = Arch::Johnson;
+        c.sections[1].1 = serde_json::to_vec(&meta).unwrap();
+        assert!(
+            error_of(&c.to_bytes()).contains("do not match the architecture"),
+            "{}",
+            error_of(&c.to_bytes())
+        );
+        // A newer metadata version.
+        meta.generator.arch = Arch::Fast;
+        meta.format_version = META_VERSION + 1;
+        c.sections[1].1 = serde_json::to_vec(&meta).unwrap();
+        assert!(error_of(&c.to_bytes()).contains("format version"));
+        // A checkpoint is not a model.
+        c.sections[0].1 = b"checkpoint".to_vec();
+        assert!(error_of(&c.to_bytes()).contains("not a model"));
+    }
+
+    #[test]
+    fn style_choices_are_validated_against_the_model() {
+        let names: Vec<String> = vec!["ink".into(), "glass".into()];
+        assert_eq!(
+            StyleChoice::One("glass".into()).weights(&names).unwrap(),
+            vec![0.0, 1.0]
+        );
+        assert_eq!(
+            StyleChoice::One("0".into()).weights(&names).unwrap(),
+            vec![1.0, 0.0]
+        );
+        assert_eq!(
+            StyleChoice::from_options(None, Some("1,3"))
+                .unwrap()
+                .weights(&names)
+                .unwrap(),
+            vec![0.25, 0.75]
+        );
+        assert!(
+            StyleChoice::One("oil".into())
+                .weights(&names)
+                .unwrap_err()
+                .to_string()
+                .contains("0=ink, 1=glass")
+        );
+        assert!(StyleChoice::Mix(vec![1.0]).weights(&names).is_err());
+        assert!(StyleChoice::from_options(None, Some("a,b")).is_err());
+        assert!(StyleChoice::Mix(vec![0.0, 0.0]).weights(&names).is_err());
+    }
+}

@@ -1,0 +1,289 @@
+//! The feed-forward generator: one pass restyles a frame. Two architectures share the layer types:
+//! `johnson` (Johnson et al. 2016) and `fast`, a real-time variant with about 1.3 GMAC per 640×480
+//! frame (stride-2 encoder to 1/8 size, depthwise-separable residual blocks, and the input image fed
+//! to the last convolution so fine detail survives the bottleneck).
+
+use burn::module::Module;
+use burn::tensor::ops::PadMode;
+use burn::tensor::{Device, Tensor, activation};
+use serde::{Deserialize, Serialize};
+
+use super::layers::{After, ConvLayer, ConvSpec, ResidualBlock, upsample2};
+
+/// Generator architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arch {
+    /// Johnson et al. 2016: 9×9 end convolutions, 128-channel residual blocks at 1/4 size.
+    Johnson,
+    /// Real-time: 1/8-size bottleneck, depthwise-separable residual blocks (~1.3 GMAC at 640×480).
+    Fast,
+}
+
+impl Arch {
+    /// Lower-case name, as in model files and flags.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Johnson => "johnson",
+            Arch::Fast => "fast",
+        }
+    }
+}
+
+/// Everything that fixes the generator's shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneratorConfig {
+    /// The architecture.
+    pub arch: Arch,
+    /// How many styles the conditional instance norms hold.
+    pub styles: usize,
+}
+
+/// The layer plan of an architecture: encoder, residual blocks, decoder (each after a 2×
+/// upsample) and output layer.
+struct Plan {
+    encoder: Vec<ConvSpec>,
+    residual_channels: usize,
+    residual_blocks: usize,
+    separable_residuals: bool,
+    decoder: Vec<ConvSpec>,
+    output: ConvSpec,
+    /// Whether the input image is concatenated to the output layer's input.
+    skip_input: bool,
+}
+
+fn conv(cin: usize, cout: usize, kernel: usize, stride: usize, after: After) -> ConvSpec {
+    ConvSpec {
+        cin,
+        cout,
+        kernel,
+        stride,
+        separable: false,
+        after,
+    }
+}
+
+impl Arch {
+    fn plan(self) -> Plan {
+        use After::*;
+        match self {
+            Arch::Johnson => Plan {
+                encoder: vec![
+                    conv(3, 32, 9, 1, NormRelu),
+                    conv(32, 64, 3, 2, NormRelu),
+                    conv(64, 128, 3, 2, NormRelu),
+                ],
+                residual_channels: 128,
+                residual_blocks: 5,
+                separable_residuals: false,
+                decoder: vec![conv(128, 64, 3, 1, NormRelu), conv(64, 32, 3, 1, NormRelu)],
+                output: conv(32, 3, 9, 1, Nothing),
+                skip_input: false,
+            },
+            Arch::Fast => Plan {
+                encoder: vec![
+                    conv(3, 16, 3, 2, NormRelu),
+                    conv(16, 32, 3, 2, NormRelu),
+                    conv(32, 64, 3, 2, NormRelu),
+                ],
+                residual_channels: 64,
+                residual_blocks: 4,
+                separable_residuals: true,
+                decoder: vec![
+                    conv(64, 32, 3, 1, NormRelu),
+                    conv(32, 16, 3, 1, NormRelu),
+                    ConvSpec {
+                        separable: true,
+                        ..conv(16, 8, 3, 1, NormRelu)
+                    },
+                ],
+                output: conv(8 + 3, 3, 3, 1, Nothing),
+                skip_input: true,
+            },
+        }
+    }
+}
+
+impl GeneratorConfig {
+    /// A config for `arch` with `styles` styles.
+    pub fn new(arch: Arch, styles: usize) -> Self {
+        Self { arch, styles }
+    }
+
+    /// Build the generator with freshly initialized weights.
+    pub fn init(&self, device: &Device) -> Generator {
+        let plan = self.arch.plan();
+        let layers = |specs: &[ConvSpec]| {
+            specs
+                .iter()
+                .map(|s| ConvLayer::new(*s, self.styles, device))
+                .collect::<Vec<_>>()
+        };
+        Generator {
+            encoder: layers(&plan.encoder),
+            residual: (0..plan.residual_blocks)
+                .map(|_| {
+                    ResidualBlock::new(
+                        plan.residual_channels,
+                        plan.separable_residuals,
+                        self.styles,
+                        device,
+                    )
+                })
+                .collect(),
+            decoder: layers(&plan.decoder),
+            output: ConvLayer::new(plan.output, self.styles, device),
+            skip_input: plan.skip_input,
+            styles: self.styles,
+        }
+    }
+
+    /// Multiply-accumulate operations of one forward pass at `width`×`height` (after the padding
+    /// to the architecture's alignment), counting convolutions exactly.
+    pub fn macs(&self, width: usize, height: usize) -> usize {
+        let plan = self.arch.plan();
+        let (w, h) = padded_size(width, height);
+        let mut pixels = w * h;
+        let mut total = 0;
+        for spec in &plan.encoder {
+            pixels /= spec.stride * spec.stride;
+            total += spec.macs(pixels);
+        }
+        let block = ConvSpec {
+            cin: plan.residual_channels,
+            cout: plan.residual_channels,
+            kernel: 3,
+            stride: 1,
+            separable: plan.separable_residuals,
+            after: After::Norm,
+        };
+        total += 2 * plan.residual_blocks * block.macs(pixels);
+        for spec in &plan.decoder {
+            if pixels < w * h {
+                pixels *= 4;
+            }
+            total += spec.macs(pixels);
+        }
+        total + plan.output.macs(w * h)
+    }
+}
+
+/// Frames are padded (edge replication) to a multiple of this and to at least [`MIN_SIDE`].
+pub const ALIGN: usize = 8;
+/// The smallest side the network runs at; smaller frames are padded up to it.
+pub const MIN_SIDE: usize = 16;
+
+/// The size a `width`×`height` frame is padded to before the network runs.
+pub fn padded_size(width: usize, height: usize) -> (usize, usize) {
+    let side = |s: usize| s.max(MIN_SIDE).div_ceil(ALIGN) * ALIGN;
+    (side(width), side(height))
+}
+
+/// The generator network. Input and output are RGB in [0, 1].
+#[derive(Module, Debug)]
+pub struct Generator {
+    /// Stride-2 (and, for johnson, a first stride-1) layers.
+    pub encoder: Vec<ConvLayer>,
+    /// Residual blocks at the bottleneck.
+    pub residual: Vec<ResidualBlock>,
+    /// Layers each after a 2× upsample (while below full size).
+    pub decoder: Vec<ConvLayer>,
+    /// Last convolution to RGB.
+    pub output: ConvLayer,
+    /// Whether the input image is concatenated to the output layer's input.
+    pub skip_input: bool,
+    /// How many styles the model holds.
+    pub styles: usize,
+}
+
+impl Generator {
+    /// Restyle `x`, `[b, 3, h, w]` in [0, 1], of any size ≥ 1×1, with the style weights `mix`,
+    /// `[b, styles]`. Pads to the architecture's alignment, runs, and crops back.
+    pub fn forward(&self, x: Tensor<4>, mix: Tensor<2>) -> Tensor<4> {
+        let [_, _, h, w] = x.dims();
+        let (pw, ph) = padded_size(w, h);
+        let padded = if (pw, ph) == (w, h) {
+            x
+        } else {
+            x.pad([(0, ph - h), (0, pw - w)], PadMode::Edge)
+        };
+        let y = self.forward_aligned(padded, mix);
+        let b = y.dims()[0];
+        if (pw, ph) == (w, h) {
+            y
+        } else {
+            y.slice([0..b, 0..3, 0..h, 0..w])
+        }
+    }
+
+    /// The network proper, on a frame already padded to [`padded_size`]: `[b, 3, h, w]` → `[b, 3, h, w]`.
+    fn forward_aligned(&self, x: Tensor<4>, mix: Tensor<2>) -> Tensor<4> {
+        let [_, _, h, _] = x.dims();
+        let input = x.clone();
+        let mut y = x * 2.0 - 1.0; // [b, 3, h, w] in [-1, 1]
+        for layer in &self.encoder {
+            y = layer.forward(y, mix.clone()); // [b, c, h/s, w/s]
+        }
+        for block in &self.residual {
+            y = block.forward(y, mix.clone());
+        }
+        for layer in &self.decoder {
+            if y.dims()[2] < h {
+                y = upsample2(y);
+            }
+            y = layer.forward(y, mix.clone());
+        }
+        if self.skip_input {
+            y = Tensor::cat(vec![y, input * 2.0 - 1.0], 1); // [b, c + 3, h, w]
+        }
+        activation::sigmoid(self.output.forward(y, mix) * 2.0) // [b, 3, h, w] in [0, 1]
+    }
+
+    /// Number of scalar parameters.
+    pub fn parameter_count(&self) -> usize {
+        self.num_params()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_architecture_meets_its_compute_budget() {
+        let macs = GeneratorConfig::new(Arch::Fast, 1).macs(640, 480);
+        assert!(
+            macs <= 1_500_000_000,
+            "fast generator needs {macs} MAC at 640x480"
+        );
+        let johnson = GeneratorConfig::new(Arch::Johnson, 1).macs(640, 480);
+        assert!(johnson > 20 * macs, "johnson {johnson} vs fast {macs}");
+    }
+
+    #[test]
+    fn johnson_mac_count_matches_the_published_figure() {
+        // 47.2 GMAC per 640x480 frame, counted by hand for the Johnson network (shared/STACK.md).
+        let macs = GeneratorConfig::new(Arch::Johnson, 1).macs(640, 480) as f64;
+        assert!((macs / 1e9 - 47.2).abs() < 0.1, "{macs}");
+    }
+
+    #[test]
+    fn any_size_comes_back_at_that_size_in_unit_range() {
+        let device = Device::flex();
+        let generator = GeneratorConfig::new(Arch::Fast, 2).init(&device);
+        for (w, h) in [(1, 1), (3, 5), (17, 9)] {
+            let x = Tensor::<4>::random([1, 3, h, w], burn::tensor::Distribution::Default, &device);
+            let mix = Tensor::from_floats([[0.5, 0.5]], &device);
+            let y = generator.forward(x, mix);
+            assert_eq!(y.dims(), [1, 3, h, w]);
+            let values: Vec<f32> = y.into_data().to_vec().unwrap();
+            assert!(values.iter().all(|v| (0.0..=1.0).contains(v)));
+        }
+    }
+
+    #[test]
+    fn padded_sizes_are_aligned_and_large_enough() {
+        assert_eq!(padded_size(1, 1), (16, 16));
+        assert_eq!(padded_size(641, 479), (648, 480));
+    }
+}

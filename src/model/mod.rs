@@ -1,0 +1,98 @@
+//! The networks and their files: the generator (`johnson` and `fast` architectures, conditional
+//! instance norm for multi-style models), the multi-scale discriminator, and `.gsm` model files.
+
+pub mod discriminator;
+pub mod file;
+pub mod generator;
+pub mod layers;
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+
+pub use file::{Model, ModelMeta, StyleChoice, TrainingInfo};
+pub use generator::{Arch, Generator, GeneratorConfig};
+
+use crate::error::{Error, Result};
+
+/// The extension of model files.
+pub const EXTENSION: &str = "gsm";
+
+/// Where a model comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelSource {
+    /// A file on disk.
+    File(PathBuf),
+    /// The model embedded in the binary.
+    Embedded,
+}
+
+/// The small default model built into the binary (fast architecture), used when no model is given.
+pub static EMBEDDED_MODEL: &[u8] = include_bytes!("../../models/default.gsm");
+
+/// The name that selects the embedded model.
+pub const EMBEDDED_NAME: &str = "default";
+
+impl ModelSource {
+    /// Resolve what the user typed after `--model`: a path to a file, the name of a shipped
+    /// model (`mosaic` finds `models/mosaic.gsm`), or nothing / `default` for the embedded model.
+    pub fn resolve(spec: Option<&str>) -> Result<Self> {
+        let Some(spec) = spec.filter(|s| !s.is_empty() && *s != EMBEDDED_NAME) else {
+            return Ok(ModelSource::Embedded);
+        };
+        let path = Path::new(spec);
+        if path.exists() || spec.contains('/') || spec.ends_with(&format!(".{EXTENSION}")) {
+            return Ok(ModelSource::File(path.to_path_buf()));
+        }
+        for dir in file::model_dirs() {
+            let candidate = dir.join(format!("{spec}.{EXTENSION}"));
+            if candidate.is_file() {
+                return Ok(ModelSource::File(candidate));
+            }
+        }
+        Err(Error::UnknownModel {
+            name: spec.to_string(),
+            shipped: shipped_names().join(", "),
+        })
+    }
+
+    /// Load the model onto `device`.
+    pub fn load(&self, device: &Device) -> Result<Model> {
+        match self {
+            ModelSource::File(path) => Model::load(path, device),
+            ModelSource::Embedded => Model::from_bytes(
+                EMBEDDED_MODEL,
+                Path::new("<embedded default model>"),
+                device,
+            ),
+        }
+    }
+
+    /// A short description for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            ModelSource::File(path) => path.display().to_string(),
+            ModelSource::Embedded => format!("{EMBEDDED_NAME} (embedded)"),
+        }
+    }
+}
+
+/// Names of the shipped models found in the model folders, plus the embedded one.
+pub fn shipped_names() -> Vec<String> {
+    let mut names = vec![EMBEDDED_NAME.to_string()];
+    for dir in file::model_dirs() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == EXTENSION)
+                && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+                && !names.iter().any(|n| n == stem)
+            {
+                names.push(stem.to_string());
+            }
+        }
+    }
+    names
+}
