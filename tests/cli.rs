@@ -1,0 +1,276 @@
+//! End-to-end tests of the `ganstyle` command: training at a tiny size, using the result,
+//! evaluation, and clear errors (non-zero exit, the thing at fault named) for bad input.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn ganstyle() -> Command {
+    Command::cargo_bin("ganstyle").expect("binary built")
+}
+
+fn write_png(path: &Path, w: u32, h: u32) {
+    image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x * 7) as u8, (y * 5) as u8, ((x + y) * 3) as u8])
+    })
+    .save(path)
+    .unwrap();
+}
+
+#[test]
+fn train_a_few_steps_then_restyle_and_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tiny.gsm");
+    ganstyle()
+        .args([
+            "train",
+            "--style",
+            "pattern:mosaic",
+            "--steps",
+            "3",
+            "--size",
+            "32",
+            "--batch",
+            "1",
+        ])
+        .args([
+            "--checkpoint-every",
+            "2",
+            "--sample-every",
+            "2",
+            "--device",
+            "cpu",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("after 3 steps"));
+    for file in [
+        "tiny.gsm",
+        "tiny.ckpt",
+        "tiny.samples.png",
+        "tiny.losses.png",
+    ] {
+        assert!(dir.path().join(file).is_file(), "{file} missing");
+    }
+    let input = dir.path().join("in.png");
+    write_png(&input, 37, 21);
+    let styled = dir.path().join("styled.png");
+    ganstyle()
+        .args(["image", "--device", "cpu", "--model"])
+        .arg(&out)
+        .arg(&input)
+        .arg("-o")
+        .arg(&styled)
+        .assert()
+        .success();
+    let result = image::open(&styled).unwrap().to_rgb8();
+    assert_eq!(result.dimensions(), (37, 21));
+    assert_ne!(
+        result,
+        image::open(&input).unwrap().to_rgb8(),
+        "the style changed nothing"
+    );
+
+    ganstyle()
+        .args(["train", "--device", "cpu", "--steps", "5", "--resume"])
+        .arg(dir.path().join("tiny.ckpt"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("at step 3 of 5"))
+        .stdout(predicate::str::contains("after 5 steps"));
+    ganstyle()
+        .args(["info", "--model"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("5 steps"));
+}
+
+#[test]
+fn eval_runs_on_the_embedded_model() {
+    ganstyle()
+        .args(["eval", "--device", "cpu", "--speed-size", "64x48"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "warping error, mean of synthetic clips",
+        ))
+        .stdout(predicate::str::contains("pan-0"))
+        .stdout(predicate::str::contains("ms/frame"));
+}
+
+#[test]
+fn strength_zero_returns_the_input_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.png");
+    write_png(&input, 20, 12);
+    let out = dir.path().join("out.png");
+    ganstyle()
+        .args(["image", "--device", "cpu", "--strength", "0"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(
+        image::open(&out).unwrap().to_rgb8(),
+        image::open(&input).unwrap().to_rgb8()
+    );
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_a_nonzero_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.png");
+    write_png(&input, 8, 8);
+    let out = dir.path().join("o.png");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "image".into(),
+                input.display().to_string(),
+                "-o".into(),
+                out.display().to_string(),
+                "--model".into(),
+                "/no/such.gsm".into(),
+            ],
+            "not found",
+        ),
+        (
+            vec![
+                "image".into(),
+                input.display().to_string(),
+                "-o".into(),
+                out.display().to_string(),
+                "--model".into(),
+                "nosuchstyle".into(),
+            ],
+            "no model named \"nosuchstyle\"",
+        ),
+        (
+            vec![
+                "image".into(),
+                input.display().to_string(),
+                "-o".into(),
+                out.display().to_string(),
+                "--model".into(),
+                input.display().to_string(),
+            ],
+            "not a ganstyle model",
+        ),
+        (
+            vec![
+                "image".into(),
+                input.display().to_string(),
+                "-o".into(),
+                out.display().to_string(),
+                "--strength".into(),
+                "2".into(),
+            ],
+            "outside 0..1",
+        ),
+        (
+            vec![
+                "image".into(),
+                "/no/photo.jpg".into(),
+                "-o".into(),
+                out.display().to_string(),
+            ],
+            "/no/photo.jpg",
+        ),
+        (
+            vec![
+                "image".into(),
+                input.display().to_string(),
+                "-o".into(),
+                out.display().to_string(),
+                "--style".into(),
+                "oil".into(),
+            ],
+            "style \"oil\" is not in this model",
+        ),
+        (
+            vec![
+                "train".into(),
+                "--style".into(),
+                "/no/style.png".into(),
+                "--out".into(),
+                dir.path().join("m.gsm").display().to_string(),
+            ],
+            "/no/style.png",
+        ),
+        (
+            vec![
+                "train".into(),
+                "--style".into(),
+                "pattern:cubism".into(),
+                "--out".into(),
+                dir.path().join("m.gsm").display().to_string(),
+            ],
+            "unknown pattern",
+        ),
+        (
+            vec![
+                "train".into(),
+                "--style".into(),
+                input.display().to_string(),
+                "--content".into(),
+                dir.path().join("empty").display().to_string(),
+                "--out".into(),
+                dir.path().join("m.gsm").display().to_string(),
+            ],
+            "does not exist",
+        ),
+        (
+            vec![
+                "train".into(),
+                "--style".into(),
+                input.display().to_string(),
+                "--size".into(),
+                "30".into(),
+                "--out".into(),
+                dir.path().join("m.gsm").display().to_string(),
+            ],
+            "multiple of 8",
+        ),
+        (
+            vec![
+                "train".into(),
+                "--out".into(),
+                dir.path().join("m.gsm").display().to_string(),
+            ],
+            "at least one --style",
+        ),
+        (
+            vec![
+                "train".into(),
+                "--resume".into(),
+                input.display().to_string(),
+            ],
+            "checkpoint",
+        ),
+        (
+            vec!["image".into(), input.display().to_string()],
+            "--output",
+        ),
+    ];
+    for (args, expected) in cases {
+        ganstyle().args(&args).assert().failure().stderr(
+            predicate::str::contains(expected).and(predicate::str::contains("panicked").not()),
+        );
+    }
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    ganstyle()
+        .args(["train", "--style"])
+        .arg(&input)
+        .arg("--content")
+        .arg(dir.path().join("empty"))
+        .arg("--out")
+        .arg(dir.path().join("m.gsm"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no images"));
+}

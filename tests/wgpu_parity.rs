@@ -1,0 +1,49 @@
+//! The generator gives the same frame on burn's CPU backend and on burn-wgpu (lavapipe in CI,
+//! a real GPU where there is one). Tiny sizes: lavapipe compiles every kernel on first use.
+
+use burn::tensor::{Device, DeviceKind, Distribution, Tensor};
+use ganstyle::device::adapters;
+use ganstyle::model::file::{load_weights, weights_to_bytes};
+use ganstyle::model::{Arch, GeneratorConfig};
+
+#[test]
+fn generator_output_matches_between_cpu_and_wgpu() {
+    let found = adapters();
+    assert!(
+        !found.is_empty(),
+        "no wgpu adapter: install mesa-vulkan-drivers (scripts/install-deps.sh does)"
+    );
+    let hardware = found.iter().any(|a| a.hardware);
+    let gpu = Device::wgpu(if hardware {
+        DeviceKind::DefaultDevice
+    } else {
+        DeviceKind::Cpu
+    });
+    let cpu = Device::flex();
+
+    let config = GeneratorConfig::new(Arch::Fast, 2);
+    let on_cpu = config.init(&cpu);
+    let mut on_gpu = config.init(&gpu);
+    load_weights(&mut on_gpu, &weights_to_bytes(&on_cpu).unwrap()).unwrap();
+
+    let x = Tensor::<4>::random([1, 3, 13, 18], Distribution::Default, &cpu);
+    let mix = [[0.25f32, 0.75]];
+    let a: Vec<f32> = on_cpu
+        .forward(x.clone(), Tensor::from_floats(mix, &cpu))
+        .into_data()
+        .to_vec()
+        .unwrap();
+    let b: Vec<f32> = on_gpu
+        .forward(x.to_device(&gpu), Tensor::from_floats(mix, &gpu))
+        .into_data()
+        .convert::<f32>()
+        .to_vec()
+        .unwrap();
+    assert_eq!(a.len(), b.len());
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(p, q)| (p - q).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-4, "largest difference {worst}");
+}
