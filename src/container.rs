@@ -77,7 +77,6 @@ impl Container {
                 bytes.len()
             )));
         }
-        let body = &bytes[..bytes.len() - 4];
         let count = reader.u32()?;
         let mut container = Container::default();
         for _ in 0..count {
@@ -99,7 +98,7 @@ impl Container {
         if stored != computed {
             return Err(ModelFileError::Corrupt { stored, computed });
         }
-        if reader.pos + 4 != bytes.len() || body.len() != reader.pos {
+        if reader.pos + 4 != bytes.len() {
             return Err(ModelFileError::Metadata(format!(
                 "{} unexpected bytes after the checksum",
                 bytes.len() - reader.pos - 4

@@ -209,8 +209,9 @@ pub fn warping_error(frames: &[RgbImage], flows: &[(Flow, Vec<f32>)]) -> f64 {
     let mut total = 0.0;
     for (t, (flow, mask)) in flows.iter().enumerate() {
         let current = to_planar(&frames[t + 1]);
-        let warped = WarpPlan::new(flow).apply(&to_planar(&frames[t]), 3);
-        let plan_mask = WarpPlan::new(flow).mask;
+        let plan = WarpPlan::new(flow);
+        let warped = plan.apply(&to_planar(&frames[t]), 3);
+        let plan_mask = &plan.mask;
         let n = mask.len();
         let (mut sum, mut count) = (0.0f64, 0.0f64);
         for i in 0..n {
