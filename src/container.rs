@@ -109,14 +109,7 @@ impl Container {
 
     /// Read and parse `path`; errors name the file.
     pub fn read(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| {
-            let reason = if e.kind() == std::io::ErrorKind::NotFound {
-                ModelFileError::NotFound
-            } else {
-                ModelFileError::Unreadable(e)
-            };
-            Error::model(path, reason)
-        })?;
+        let bytes = read_file(path)?;
         Self::from_bytes(&bytes).map_err(|reason| Error::model(path, reason))
     }
 
@@ -124,6 +117,19 @@ impl Container {
     pub fn write_atomic(&self, path: &Path) -> Result<()> {
         write_atomic(path, &self.to_bytes())
     }
+}
+
+/// Read a model-like file (a model, checkpoint or VGG file); errors name the file and say
+/// whether it is missing or unreadable.
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
+        let reason = if e.kind() == std::io::ErrorKind::NotFound {
+            ModelFileError::NotFound
+        } else {
+            ModelFileError::Unreadable(e)
+        };
+        Error::model(path, reason)
+    })
 }
 
 /// Write `bytes` to `path` through a temporary file in the same folder, fsync'ed, then renamed.

@@ -127,135 +127,62 @@ fn bad_input_gets_a_clear_error_and_a_nonzero_exit() {
     let input = dir.path().join("in.png");
     write_png(&input, 8, 8);
     let out = dir.path().join("o.png");
+    let (input_s, out_s) = (input.display().to_string(), out.display().to_string());
+    let model_s = dir.path().join("m.gsm").display().to_string();
+    let empty_s = dir.path().join("empty").display().to_string();
+    // `ganstyle image IN -o OUT` followed by `extra`.
+    let image = |extra: &[&str]| -> Vec<String> {
+        ["image", input_s.as_str(), "-o", out_s.as_str()]
+            .iter()
+            .chain(extra)
+            .map(|s| s.to_string())
+            .collect()
+    };
+    // `ganstyle train ... --out M.gsm` with `extra` before it.
+    let train = |extra: &[&str]| -> Vec<String> {
+        std::iter::once(&"train")
+            .chain(extra)
+            .chain(&["--out", model_s.as_str()])
+            .map(|s| s.to_string())
+            .collect()
+    };
     let cases: Vec<(Vec<String>, &str)> = vec![
+        (image(&["--model", "/no/such.gsm"]), "not found"),
         (
-            vec![
-                "image".into(),
-                input.display().to_string(),
-                "-o".into(),
-                out.display().to_string(),
-                "--model".into(),
-                "/no/such.gsm".into(),
-            ],
-            "not found",
-        ),
-        (
-            vec![
-                "image".into(),
-                input.display().to_string(),
-                "-o".into(),
-                out.display().to_string(),
-                "--model".into(),
-                "nosuchstyle".into(),
-            ],
+            image(&["--model", "nosuchstyle"]),
             "no model named \"nosuchstyle\"",
         ),
+        (image(&["--model", &input_s]), "not a ganstyle model"),
+        (image(&["--strength", "2"]), "outside 0..1"),
         (
-            vec![
-                "image".into(),
-                input.display().to_string(),
-                "-o".into(),
-                out.display().to_string(),
-                "--model".into(),
-                input.display().to_string(),
-            ],
-            "not a ganstyle model",
-        ),
-        (
-            vec![
-                "image".into(),
-                input.display().to_string(),
-                "-o".into(),
-                out.display().to_string(),
-                "--strength".into(),
-                "2".into(),
-            ],
-            "outside 0..1",
+            image(&["--style", "oil"]),
+            "style \"oil\" is not in this model",
         ),
         (
             vec![
                 "image".into(),
                 "/no/photo.jpg".into(),
                 "-o".into(),
-                out.display().to_string(),
+                out_s.clone(),
             ],
             "/no/photo.jpg",
         ),
+        (train(&["--style", "/no/style.png"]), "/no/style.png"),
+        (train(&["--style", "pattern:cubism"]), "unknown pattern"),
         (
-            vec![
-                "image".into(),
-                input.display().to_string(),
-                "-o".into(),
-                out.display().to_string(),
-                "--style".into(),
-                "oil".into(),
-            ],
-            "style \"oil\" is not in this model",
-        ),
-        (
-            vec![
-                "train".into(),
-                "--style".into(),
-                "/no/style.png".into(),
-                "--out".into(),
-                dir.path().join("m.gsm").display().to_string(),
-            ],
-            "/no/style.png",
-        ),
-        (
-            vec![
-                "train".into(),
-                "--style".into(),
-                "pattern:cubism".into(),
-                "--out".into(),
-                dir.path().join("m.gsm").display().to_string(),
-            ],
-            "unknown pattern",
-        ),
-        (
-            vec![
-                "train".into(),
-                "--style".into(),
-                input.display().to_string(),
-                "--content".into(),
-                dir.path().join("empty").display().to_string(),
-                "--out".into(),
-                dir.path().join("m.gsm").display().to_string(),
-            ],
+            train(&["--style", &input_s, "--content", &empty_s]),
             "does not exist",
         ),
         (
-            vec![
-                "train".into(),
-                "--style".into(),
-                input.display().to_string(),
-                "--size".into(),
-                "30".into(),
-                "--out".into(),
-                dir.path().join("m.gsm").display().to_string(),
-            ],
+            train(&["--style", &input_s, "--size", "30"]),
             "multiple of 8",
         ),
+        (train(&[]), "at least one --style"),
         (
-            vec![
-                "train".into(),
-                "--out".into(),
-                dir.path().join("m.gsm").display().to_string(),
-            ],
-            "at least one --style",
-        ),
-        (
-            vec![
-                "train".into(),
-                "--resume".into(),
-                input.display().to_string(),
-            ],
+            vec!["train".into(), "--resume".into(), input_s.clone()],
             "checkpoint",
         ),
-        (
-            vec!["image".into(), input.display().to_string()],
-            "--output",
-        ),
+        (vec!["image".into(), input_s.clone()], "--output"),
     ];
     for (args, expected) in cases {
         ganstyle().args(&args).assert().failure().stderr(

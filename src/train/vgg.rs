@@ -54,13 +54,7 @@ impl Vgg {
     /// Load from a torchvision VGG16/19 file (`vgg16-*.pth`, or the same keys in safetensors).
     pub fn load(path: &Path, device: &Device) -> Result<Self> {
         let refuse = |reason: String| Error::model(path, ModelFileError::Incompatible(reason));
-        let bytes = std::fs::read(path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::model(path, ModelFileError::NotFound)
-            } else {
-                Error::model(path, ModelFileError::Unreadable(e))
-            }
-        })?;
+        let bytes = crate::container::read_file(path)?;
         let remap = KeyRemapper::new()
             .add_pattern(r"^features\.", "convs.")
             .expect("valid pattern");
