@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod container;
 pub mod device;
+pub mod element;
 pub mod error;
 pub mod eval;
 pub mod flow;

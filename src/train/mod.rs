@@ -46,6 +46,15 @@ pub fn run(mut trainer: Trainer) -> Result<crate::model::Model> {
         let done = trainer.finished();
         if step % config.checkpoint_every == 0 || done {
             trainer.save_checkpoint()?;
+            if bar.is_hidden() {
+                // No terminal (a log file, CI): one line per checkpoint instead of the bar.
+                eprintln!(
+                    "step {step}/{} ({:.0} s): {}",
+                    config.steps,
+                    trainer.state.seconds,
+                    bar.message()
+                );
+            }
         }
         if step % config.sample_every == 0 || done {
             report::save_grid(&config.samples_path(), &trainer.sample_rows(&samples))?;

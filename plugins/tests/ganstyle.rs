@@ -1,0 +1,449 @@
+//! The `ganstyle` element under `gst_check::Harness`: every format and odd sizes, strength 0 as a
+//! bit-exact passthrough, the same output as the library (and so as `ganstyle image`), property
+//! changes while PLAYING, EOS, flush, QoS drops, latency and the stats message.
+
+use std::path::{Path, PathBuf};
+use std::sync::{LazyLock, Once};
+use std::time::{Duration, Instant};
+
+use burn::tensor::Device;
+use ganstyle::frame::packed::{FrameGeometry, PixelLayout, unpack};
+use ganstyle::model::{ModelSource, StyleChoice};
+use ganstyle::stylize::{StyleOptions, Stylizer};
+use gst::prelude::*;
+use gst_check::Harness;
+use gstreamer as gst;
+use gstreamer_check as gst_check;
+use gstreamer_video as gst_video;
+use image::RgbImage;
+
+fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        gst::init().unwrap();
+        gstganstyle::plugin_register_static().expect("register the ganstyle plugin");
+    });
+}
+
+/// A two-style model trained for a few steps by `ganstyle train` (once per test binary).
+static TWO_STYLES: LazyLock<(tempfile::TempDir, PathBuf)> = LazyLock::new(|| {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("duo.gsm");
+    let args = [
+        "ganstyle",
+        "train",
+        "--style",
+        "pattern:mosaic",
+        "--style",
+        "pattern:swirls",
+        "--out",
+        out.to_str().unwrap(),
+        "--steps",
+        "3",
+        "--size",
+        "32",
+        "--batch",
+        "1",
+        "--style-size",
+        "64",
+        "--device",
+        "cpu",
+        "--sample-every",
+        "100",
+        "--checkpoint-every",
+        "100",
+    ];
+    ganstyle::cli::run(clap::Parser::parse_from(args)).expect("train a two-style model");
+    (dir, out)
+});
+
+fn layout(format: gst_video::VideoFormat) -> PixelLayout {
+    use gst_video::VideoFormat as F;
+    match format {
+        F::Rgba | F::Rgbx => PixelLayout::RGBA,
+        F::Bgra | F::Bgrx => PixelLayout::BGRA,
+        F::Rgb => PixelLayout::RGB,
+        F::Bgr => PixelLayout::BGR,
+        other => panic!("not a ganstyle format: {other:?}"),
+    }
+}
+
+/// A harness around a `ganstyle` element (CPU device) with `props`, negotiated to `format`.
+fn harness(
+    format: gst_video::VideoFormat,
+    w: u32,
+    h: u32,
+    props: &[(&str, &str)],
+) -> (Harness, gst_video::VideoInfo) {
+    init();
+    let mut h_ = Harness::new("ganstyle");
+    let element = h_.element().unwrap();
+    element.set_property_from_str("device", "cpu");
+    for (name, value) in props {
+        element.set_property_from_str(name, value);
+    }
+    let info = gst_video::VideoInfo::builder(format, w, h)
+        .fps(gst::Fraction::new(30, 1))
+        .build()
+        .unwrap();
+    let caps = info.to_caps().unwrap();
+    h_.set_caps(caps.clone(), caps);
+    (h_, info)
+}
+
+/// A frame of `info`'s format with a deterministic picture, timestamp `n` frames in.
+fn frame(info: &gst_video::VideoInfo, n: u64) -> gst::Buffer {
+    let mut data = vec![0u8; info.size()];
+    for (i, b) in data.iter_mut().enumerate() {
+        *b = ((i as u64 * 37 + n * 11 + (i as u64 / 97) * 5) % 251) as u8;
+    }
+    let mut buffer = gst::Buffer::from_mut_slice(data);
+    {
+        let b = buffer.get_mut().unwrap();
+        b.set_pts(gst::ClockTime::from_mseconds(33 * n));
+        b.set_duration(gst::ClockTime::from_mseconds(33));
+        b.set_offset(n);
+    }
+    buffer
+}
+
+fn geometry(info: &gst_video::VideoInfo) -> FrameGeometry {
+    FrameGeometry {
+        width: info.width(),
+        height: info.height(),
+        stride: info.stride()[0] as usize,
+        layout: layout(info.format()),
+    }
+}
+
+fn picture(buffer: &gst::Buffer, info: &gst_video::VideoInfo) -> RgbImage {
+    unpack(&buffer.map_readable().unwrap(), &geometry(info)).unwrap()
+}
+
+fn stylizer(model: Option<&str>, style: Option<&str>, options: StyleOptions) -> Stylizer {
+    let source = ModelSource::resolve(model).unwrap();
+    let choice = StyleChoice::from_options(style, None).unwrap();
+    Stylizer::new(&source, Device::flex(), &choice, options).unwrap()
+}
+
+fn default_stylizer() -> Stylizer {
+    stylizer(None, None, StyleOptions::default())
+}
+
+#[test]
+fn every_format_and_odd_sizes_match_the_library_and_keep_alpha_and_timestamps() {
+    let reference = default_stylizer();
+    let formats = [
+        gst_video::VideoFormat::Rgba,
+        gst_video::VideoFormat::Bgra,
+        gst_video::VideoFormat::Rgbx,
+        gst_video::VideoFormat::Bgrx,
+        gst_video::VideoFormat::Rgb,
+        gst_video::VideoFormat::Bgr,
+    ];
+    for format in formats {
+        for (w, h) in [(1, 1), (3, 5), (641, 479)] {
+            let (mut h_, info) = harness(format, w, h, &[]);
+            let input = frame(&info, 3);
+            let out = h_.push_and_pull(input.clone()).unwrap();
+            let what = format!("{format:?} {w}x{h}");
+            assert_eq!(out.size(), input.size(), "{what}");
+            assert_eq!(
+                (out.pts(), out.duration(), out.offset()),
+                (input.pts(), input.duration(), input.offset()),
+                "{what}"
+            );
+            let expected = reference.stylize(&picture(&input, &info));
+            assert_eq!(
+                picture(&out, &info),
+                expected,
+                "{what}: element and library differ"
+            );
+            if w > 1 {
+                assert_ne!(
+                    picture(&out, &info),
+                    picture(&input, &info),
+                    "{what}: not restyled"
+                );
+            }
+            if layout(format).bytes == 4 {
+                let (i, o) = (input.map_readable().unwrap(), out.map_readable().unwrap());
+                let alpha = |m: &[u8]| m.chunks(4).map(|p| p[3]).collect::<Vec<_>>();
+                assert_eq!(alpha(&o), alpha(&i), "{what}: alpha/padding byte changed");
+            }
+        }
+    }
+}
+
+#[test]
+fn full_hd_frames_are_restyled_with_max_size_scaling() {
+    let (mut h_, info) = harness(
+        gst_video::VideoFormat::Rgbx,
+        1920,
+        1080,
+        &[("max-size", "480")],
+    );
+    let input = frame(&info, 0);
+    let out = h_.push_and_pull(input.clone()).unwrap();
+    let options = StyleOptions {
+        max_size: 480,
+        ..StyleOptions::default()
+    };
+    let expected = stylizer(None, None, options).stylize(&picture(&input, &info));
+    assert_eq!(picture(&out, &info), expected);
+}
+
+#[test]
+fn strength_zero_is_a_bit_identical_passthrough_with_metadata() {
+    let (mut h_, info) = harness(gst_video::VideoFormat::Rgb, 33, 17, &[("strength", "0")]);
+    let mut input = frame(&info, 5);
+    let ts_caps = gst::Caps::builder("timestamp/x-test").build();
+    gst::meta::ReferenceTimestampMeta::add(
+        input.make_mut(),
+        &ts_caps,
+        gst::ClockTime::from_seconds(7),
+        None,
+    );
+    let out = h_.push_and_pull(input.clone()).unwrap();
+    assert_eq!(*out.map_readable().unwrap(), *input.map_readable().unwrap());
+    assert_eq!((out.pts(), out.duration()), (input.pts(), input.duration()));
+    let meta = out
+        .meta::<gst::meta::ReferenceTimestampMeta>()
+        .expect("meta kept");
+    assert_eq!(meta.timestamp(), gst::ClockTime::from_seconds(7));
+}
+
+#[test]
+fn strength_and_model_and_style_changes_while_playing_take_effect() {
+    let (mut h_, info) = harness(gst_video::VideoFormat::Rgba, 40, 24, &[]);
+    let element = h_.element().unwrap();
+    let bus = gst::Bus::new();
+    element.set_bus(Some(&bus));
+    let input = frame(&info, 0);
+    let picture_in = picture(&input, &info);
+
+    let full = picture(&h_.push_and_pull(input.clone()).unwrap(), &info);
+    assert_eq!(full, default_stylizer().stylize(&picture_in));
+
+    element.set_property("strength", 0.5f64);
+    let half = picture(&h_.push_and_pull(input.clone()).unwrap(), &info);
+    let options = StyleOptions {
+        strength: 0.5,
+        ..StyleOptions::default()
+    };
+    assert_eq!(half, stylizer(None, None, options).stylize(&picture_in));
+    element.set_property("strength", 1.0f64);
+
+    // A new model loads in the background; frames keep flowing with the old one meanwhile.
+    let duo = TWO_STYLES.1.to_str().unwrap();
+    let duo_first = stylizer(Some(duo), None, StyleOptions::default()).stylize(&picture_in);
+    assert_ne!(duo_first, full, "the test needs two models that differ");
+    element.set_property("model", duo);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let out = picture(&h_.push_and_pull(input.clone()).unwrap(), &info);
+        if out == duo_first {
+            break;
+        }
+        assert_eq!(
+            out, full,
+            "between models a frame is the old model's output"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the new model was never switched to"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    element.set_property("style", "swirls");
+    let second = picture(&h_.push_and_pull(input.clone()).unwrap(), &info);
+    assert_eq!(
+        second,
+        stylizer(Some(duo), Some("swirls"), StyleOptions::default()).stylize(&picture_in)
+    );
+    assert_ne!(second, duo_first);
+
+    // A style the model does not have: a warning naming it, and the stream goes on unchanged.
+    element.set_property("style", "cubism");
+    let same = picture(&h_.push_and_pull(input.clone()).unwrap(), &info);
+    assert_eq!(same, second);
+    let warning = bus
+        .iter_filtered(&[gst::MessageType::Warning])
+        .find_map(|m| match m.view() {
+            gst::MessageView::Warning(w) => Some(w.error().to_string()),
+            _ => None,
+        })
+        .expect("a warning on the bus");
+    assert!(warning.contains("cubism"), "{warning}");
+
+    // A model that fails to load while playing: a warning, and the old model stays.
+    element.set_property("model", "/no/such/model.gsm");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let warning = loop {
+        let out = picture(&h_.push_and_pull(input.clone()).unwrap(), &info);
+        assert_eq!(out, second, "the old model keeps running");
+        if let Some(m) = bus.pop_filtered(&[gst::MessageType::Warning]) {
+            if let gst::MessageView::Warning(w) = m.view() {
+                break w.error().to_string();
+            }
+        }
+        assert!(Instant::now() < deadline, "no warning for the bad model");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(warning.contains("/no/such/model.gsm"), "{warning}");
+}
+
+#[test]
+fn eos_and_flush_pass_through_and_streaming_resumes_after_a_flush() {
+    let (mut h_, info) = harness(gst_video::VideoFormat::Bgrx, 16, 16, &[("stability", "1")]);
+    let first = picture(&h_.push_and_pull(frame(&info, 0)).unwrap(), &info);
+    assert!(h_.push_event(gst::event::FlushStart::new()));
+    assert!(h_.push_event(gst::event::FlushStop::new(true)));
+    assert!(
+        h_.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
+            gst::ClockTime,
+        >::new()))
+    );
+    // A frame barely different from the first (noise level): without the flush, stability
+    // would hold the first output; after a flush the previous frame is no reference.
+    let mut nudged = frame(&info, 0);
+    for b in nudged.make_mut().map_writable().unwrap().iter_mut() {
+        *b = b.saturating_add(1);
+    }
+    let fresh = default_stylizer().stylize(&picture(&nudged, &info));
+    assert_ne!(fresh, first, "the test needs a frame whose output differs");
+    let again = picture(&h_.push_and_pull(nudged).unwrap(), &info);
+    assert_eq!(again, fresh);
+    assert!(h_.push_event(gst::event::Eos::new()));
+    let mut saw_eos = false;
+    while let Some(event) = h_.try_pull_event() {
+        saw_eos |= event.type_() == gst::EventType::Eos;
+    }
+    assert!(saw_eos, "EOS went downstream");
+}
+
+#[test]
+fn stability_holds_static_pixels_and_follows_moving_ones() {
+    let (mut h_, info) = harness(gst_video::VideoFormat::Rgb, 32, 16, &[("stability", "1")]);
+    let input = frame(&info, 0);
+    let first = picture(&h_.push_and_pull(input.clone()).unwrap(), &info);
+    // Same picture again, except the left half changes a lot.
+    let mut moved = input.copy();
+    {
+        let g = geometry(&info);
+        let mut map = moved.get_mut().unwrap().map_writable().unwrap();
+        for y in 0..16 {
+            for x in 0..16 {
+                for c in 0..3 {
+                    let i = y * g.stride + x * 3 + c;
+                    map[i] = map[i].wrapping_add(128);
+                }
+            }
+        }
+    }
+    let out = picture(&h_.push_and_pull(moved.clone()).unwrap(), &info);
+    let fresh = default_stylizer().stylize(&picture(&moved, &info));
+    for y in 0..16 {
+        for x in 0..32 {
+            let expected = if x < 16 {
+                fresh.get_pixel(x, y)
+            } else {
+                first.get_pixel(x, y)
+            };
+            // The right half's input did not change, but its network output may (receptive
+            // field): stability keeps the previous output there.
+            assert_eq!(out.get_pixel(x, y), expected, "pixel {x},{y}");
+        }
+    }
+}
+
+#[test]
+fn late_frames_are_dropped_by_qos_before_the_network_runs() {
+    let (mut h_, info) = harness(gst_video::VideoFormat::Rgba, 8, 8, &[]);
+    h_.push_and_pull(frame(&info, 0)).unwrap();
+    // Downstream says: everything before 10 s running time is too late.
+    let qos = gst::event::Qos::new(
+        gst::QOSType::Underflow,
+        1.0,
+        9_000_000_000,
+        gst::ClockTime::from_seconds(1),
+    );
+    assert!(h_.push_upstream_event(qos));
+    h_.push(frame(&info, 1)).unwrap();
+    assert!(h_.try_pull().is_none(), "a late frame was not dropped");
+    let mut on_time = frame(&info, 0);
+    on_time.make_mut().set_pts(gst::ClockTime::from_seconds(11));
+    h_.push(on_time).unwrap();
+    assert!(h_.try_pull().is_some(), "an on-time frame was dropped");
+}
+
+#[test]
+fn latency_includes_processing_time_and_stats_are_posted() {
+    let (mut h_, info) = harness(gst_video::VideoFormat::Rgba, 64, 48, &[]);
+    let bus = gst::Bus::new();
+    h_.element().unwrap().set_bus(Some(&bus));
+    h_.set_upstream_latency(gst::ClockTime::from_mseconds(10));
+    assert_eq!(
+        h_.query_latency(),
+        Some(gst::ClockTime::from_mseconds(10)),
+        "nothing measured yet"
+    );
+    h_.push_and_pull(frame(&info, 0)).unwrap();
+    let latency = h_.query_latency().unwrap();
+    assert!(
+        latency > gst::ClockTime::from_mseconds(10),
+        "latency {latency}"
+    );
+    assert!(
+        bus.pop_filtered(&[gst::MessageType::Latency]).is_some(),
+        "latency announced"
+    );
+
+    std::thread::sleep(Duration::from_millis(1100));
+    h_.push_and_pull(frame(&info, 1)).unwrap();
+    let stats = bus
+        .iter_filtered(&[gst::MessageType::Element])
+        .find_map(|m| {
+            m.structure()
+                .filter(|s| s.name() == "ganstyle-stats")
+                .map(|s| s.to_owned())
+        })
+        .expect("a ganstyle-stats message");
+    assert!(stats.get::<f64>("fps").unwrap() > 0.0);
+    assert!(stats.get::<f64>("processing-ms").unwrap() > 0.0);
+    assert_eq!(stats.get::<u64>("total-frames").unwrap(), 2);
+    assert_eq!(stats.get::<u64>("dropped").unwrap(), 0);
+}
+
+#[test]
+fn a_bad_model_fails_the_state_change_with_an_error_naming_the_file() {
+    init();
+    let dir = tempfile::tempdir().unwrap();
+    let foreign = dir.path().join("photo.gsm");
+    std::fs::write(&foreign, b"\x89PNG\r\n\x1a\nnot really").unwrap();
+    for (model, reason) in [
+        (Path::new("/no/such.gsm"), "not found"),
+        (foreign.as_path(), "not a ganstyle model"),
+    ] {
+        let element = gst::ElementFactory::make("ganstyle")
+            .property("model", model.to_str().unwrap())
+            .build()
+            .unwrap();
+        let bus = gst::Bus::new();
+        element.set_bus(Some(&bus));
+        assert!(element.set_state(gst::State::Paused).is_err());
+        let error = bus
+            .iter_filtered(&[gst::MessageType::Error])
+            .find_map(|m| match m.view() {
+                gst::MessageView::Error(e) => Some(e.error().to_string()),
+                _ => None,
+            })
+            .expect("an error message");
+        assert!(
+            error.contains(model.to_str().unwrap()) && error.contains(reason),
+            "{error}"
+        );
+        element.set_state(gst::State::Null).unwrap();
+    }
+}

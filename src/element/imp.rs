@@ -1,0 +1,643 @@
+//! # ganstyle
+//!
+//! Restyles every video frame with a trained feed-forward style-transfer network.
+//!
+//! ```text
+//! gst-launch-1.0 videotestsrc ! videoconvert ! ganstyle model=mosaic strength=0.7 ! videoconvert ! autovideosink
+//! ```
+//!
+//! Caps: RGBA, BGRA, RGBx, BGRx, RGB, BGR in and out (same format and size), any size from
+//! 1×1 up, any framerate. Frames are changed in place, so timestamps and metadata are kept;
+//! alpha is passed through.
+//!
+//! The model loads in `start()` (an error there names the file and stops the pipeline). Setting
+//! `model` while PLAYING loads the new model on a helper thread and switches to it between
+//! frames; a model that fails to load then is reported as a warning and the old one stays.
+//! `style`, `style-mix`, `strength`, `preserve-color`, `max-size` and `stability` apply from the
+//! next frame. `strength=0` is a passthrough: the network does not run.
+//!
+//! Live use: QoS is on (late frames are dropped before the network runs), the latency query is
+//! answered with the measured processing time, and about once a second the element posts an
+//! element message `ganstyle-stats` with `fps`, `processing-ms`, `dropped`, `total-frames` and
+//! `total-dropped`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::time::Instant;
+
+use burn::tensor::Device;
+use gstreamer as gst;
+use gstreamer::glib;
+use gstreamer::prelude::*;
+use gstreamer::subclass::prelude::*;
+use gstreamer_base as gst_base;
+use gstreamer_base::prelude::*;
+use gstreamer_base::subclass::base_transform::GenerateOutputSuccess;
+use gstreamer_base::subclass::prelude::*;
+use gstreamer_video as gst_video;
+use gstreamer_video::prelude::*;
+use gstreamer_video::subclass::prelude::*;
+use image::RgbImage;
+
+use super::DeviceProperty;
+use super::stats::Stats;
+use crate::frame::packed::{self, FrameGeometry, PixelLayout};
+use crate::frame::stability::stabilize;
+use crate::model::{ModelSource, StyleChoice};
+use crate::stylize::{StyleOptions, Stylizer};
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "ganstyle",
+        gst::DebugColorFlags::empty(),
+        Some("Style transfer element"),
+    )
+});
+
+const DEFAULT_STRENGTH: f64 = 1.0;
+const DEFAULT_PRESERVE_COLOR: bool = false;
+const DEFAULT_MAX_SIZE: u32 = 0;
+const DEFAULT_STABILITY: f64 = 0.0;
+
+const FORMATS: [gst_video::VideoFormat; 6] = [
+    gst_video::VideoFormat::Rgba,
+    gst_video::VideoFormat::Bgra,
+    gst_video::VideoFormat::Rgbx,
+    gst_video::VideoFormat::Bgrx,
+    gst_video::VideoFormat::Rgb,
+    gst_video::VideoFormat::Bgr,
+];
+
+#[derive(Debug, Clone, PartialEq)]
+struct Settings {
+    model: Option<String>,
+    style: Option<String>,
+    style_mix: Option<String>,
+    strength: f64,
+    preserve_color: bool,
+    device: DeviceProperty,
+    max_size: u32,
+    stability: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            model: None,
+            style: None,
+            style_mix: None,
+            strength: DEFAULT_STRENGTH,
+            preserve_color: DEFAULT_PRESERVE_COLOR,
+            device: DeviceProperty::default(),
+            max_size: DEFAULT_MAX_SIZE,
+            stability: DEFAULT_STABILITY,
+        }
+    }
+}
+
+impl Settings {
+    fn options(&self) -> StyleOptions {
+        StyleOptions {
+            strength: self.strength as f32,
+            preserve_color: self.preserve_color,
+            max_size: self.max_size,
+        }
+    }
+
+    fn style_choice(&self) -> crate::Result<StyleChoice> {
+        StyleChoice::from_options(self.style.as_deref(), self.style_mix.as_deref())
+    }
+
+    fn model_name(&self) -> &str {
+        self.model
+            .as_deref()
+            .unwrap_or("the embedded default model")
+    }
+}
+
+/// What decides the look of a frame besides the model: when it changes, the previous output is
+/// no longer a valid reference for `stability`.
+type Look = (Option<String>, Option<String>, StyleOptions);
+
+/// A model loaded off the streaming thread, waiting to be switched to between frames.
+struct Reload {
+    generation: u64,
+    name: String,
+    result: crate::Result<Stylizer>,
+}
+
+struct State {
+    stylizer: Stylizer,
+    /// The `model` generation this stylizer came from (see `Ganstyle::generation`).
+    generation: u64,
+    /// The style/style-mix currently applied to the stylizer.
+    applied_style: (Option<String>, Option<String>),
+    /// (input, output) of the previous frame, for `stability`, and the look it was made with.
+    previous: Option<(RgbImage, RgbImage, Look)>,
+}
+
+/// The element.
+pub struct Ganstyle {
+    settings: Mutex<Settings>,
+    /// Boxed: burn's modules and devices need an alignment GObject's private data can't give.
+    state: Mutex<Option<Box<State>>>,
+    /// The device chosen in `start()`, for models loaded while PLAYING (boxed, as `state`).
+    device: Mutex<Option<Box<Device>>>,
+    /// Bumped on every `model` change and on stop; a load whose generation is not newer than
+    /// the running model's is ignored.
+    generation: AtomicU64,
+    reload: Arc<Mutex<Option<Reload>>>,
+    stats: Mutex<Stats>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while a lock was held is already reported as an element error; the data is
+    // still consistent enough to shut down with.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn layout(format: gst_video::VideoFormat) -> Option<PixelLayout> {
+    use gst_video::VideoFormat as F;
+    match format {
+        F::Rgba | F::Rgbx => Some(PixelLayout::RGBA),
+        F::Bgra | F::Bgrx => Some(PixelLayout::BGRA),
+        F::Rgb => Some(PixelLayout::RGB),
+        F::Bgr => Some(PixelLayout::BGR),
+        _ => None,
+    }
+}
+
+fn load(settings: &Settings, device: Device) -> crate::Result<Stylizer> {
+    let source = ModelSource::resolve(settings.model.as_deref())?;
+    Stylizer::new(
+        &source,
+        device,
+        &settings.style_choice()?,
+        settings.options(),
+    )
+}
+
+impl Ganstyle {
+    /// Load the model named by the current `model` setting on a helper thread.
+    fn start_reload(&self, settings: Settings) {
+        let Some(device) = lock(&self.device).as_deref().cloned() else {
+            return; // Not started: start() loads it.
+        };
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let slot = Arc::clone(&self.reload);
+        let name = settings.model_name().to_string();
+        gst::info!(CAT, imp = self, "loading {name} in the background");
+        let spawned = std::thread::Builder::new()
+            .name("ganstyle-load".into())
+            .spawn(move || {
+                // The style may belong to the old model: load with the default, apply later.
+                let plain = Settings {
+                    style: None,
+                    style_mix: None,
+                    ..settings
+                };
+                let result = load(&plain, device);
+                let mut slot = lock(&slot);
+                if slot.as_ref().is_none_or(|r| r.generation < generation) {
+                    *slot = Some(Reload {
+                        generation,
+                        name,
+                        result,
+                    });
+                }
+            });
+        if let Err(err) = spawned {
+            gst::element_imp_warning!(
+                self,
+                gst::CoreError::Thread,
+                ("Could not start a thread to load the model: {err}")
+            );
+        }
+    }
+
+    /// Switch to a model loaded in the background, if one is ready.
+    fn apply_reload(&self, state: &mut State) {
+        let Some(reload) = lock(&self.reload).take() else {
+            return;
+        };
+        if reload.generation <= state.generation {
+            return;
+        }
+        state.generation = reload.generation;
+        match reload.result {
+            Ok(stylizer) => {
+                gst::info!(CAT, imp = self, "switched to {}", reload.name);
+                state.stylizer = stylizer;
+                state.applied_style = (None, None);
+                state.previous = None;
+            }
+            Err(err) => gst::element_imp_warning!(
+                self,
+                gst::ResourceError::OpenRead,
+                (
+                    "Failed to load model {}: {err}; keeping the previous model",
+                    reload.name
+                )
+            ),
+        }
+    }
+
+    /// Apply a changed `style`/`style-mix`; a bad one is a warning and the old style stays.
+    fn apply_style(&self, state: &mut State, settings: &Settings) {
+        let wanted = (settings.style.clone(), settings.style_mix.clone());
+        if state.applied_style == wanted {
+            return;
+        }
+        let result = settings
+            .style_choice()
+            .and_then(|choice| state.stylizer.set_style(&choice));
+        if let Err(err) = result {
+            gst::element_imp_warning!(
+                self,
+                gst::LibraryError::Settings,
+                ("Style not changed: {err}")
+            );
+        }
+        state.applied_style = wanted;
+    }
+
+    fn restyle(
+        &self,
+        frame: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
+    ) -> Result<(), gst::FlowError> {
+        let settings = lock(&self.settings).clone();
+        let mut guard = lock(&self.state);
+        let state = guard.as_mut().ok_or(gst::FlowError::Flushing)?;
+        self.apply_reload(state);
+        self.apply_style(state, &settings);
+        state.stylizer.options = settings.options();
+        if state.stylizer.options.strength == 0.0 {
+            return Ok(()); // passthrough switched on between frames; nothing to do
+        }
+
+        let geometry = FrameGeometry {
+            width: frame.width(),
+            height: frame.height(),
+            stride: frame.plane_stride()[0] as usize,
+            layout: layout(frame.format()).ok_or(gst::FlowError::NotNegotiated)?,
+        };
+        let data = frame.plane_data_mut(0).map_err(|err| {
+            gst::element_imp_error!(self, gst::StreamError::Failed, ("Unmappable frame: {err}"));
+            gst::FlowError::Error
+        })?;
+        let input = packed::unpack(data, &geometry).map_err(|err| {
+            gst::element_imp_error!(self, gst::StreamError::Format, ("{err}"));
+            gst::FlowError::Error
+        })?;
+        let started = Instant::now();
+        let mut output = state.stylizer.stylize(&input);
+        let look: Look = (
+            settings.style.clone(),
+            settings.style_mix.clone(),
+            settings.options(),
+        );
+        if let Some((prev_in, prev_out, prev_look)) = &state.previous
+            && *prev_look == look
+            && prev_in.dimensions() == input.dimensions()
+        {
+            stabilize(
+                prev_in,
+                &input,
+                prev_out,
+                &mut output,
+                settings.stability as f32,
+            );
+        }
+        packed::pack(&output, data, &geometry).map_err(|err| {
+            gst::element_imp_error!(self, gst::StreamError::Format, ("{err}"));
+            gst::FlowError::Error
+        })?;
+        state.previous = (settings.stability > 0.0).then(|| (input, output, look));
+        drop(guard);
+
+        let latency_changed = {
+            let mut stats = lock(&self.stats);
+            stats.processed(started.elapsed());
+            stats.latency_changed()
+        };
+        if latency_changed {
+            let _ = self
+                .obj()
+                .post_message(gst::message::Latency::builder().src(&*self.obj()).build());
+        }
+        Ok(())
+    }
+
+    fn post_stats(&self) {
+        let Some(report) = lock(&self.stats).report(Instant::now()) else {
+            return;
+        };
+        let structure = gst::Structure::builder("ganstyle-stats")
+            .field("fps", report.fps)
+            .field("processing-ms", report.processing_ms)
+            .field("dropped", report.dropped)
+            .field("total-frames", report.total_frames)
+            .field("total-dropped", report.total_dropped)
+            .build();
+        let _ = self.obj().post_message(
+            gst::message::Element::builder(structure)
+                .src(&*self.obj())
+                .build(),
+        );
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for Ganstyle {
+    const NAME: &'static str = "GstGanstyle";
+    type Type = super::Ganstyle;
+    type ParentType = gst_video::VideoFilter;
+
+    fn new() -> Self {
+        Self {
+            settings: Mutex::new(Settings::default()),
+            state: Mutex::new(None),
+            device: Mutex::new(None),
+            generation: AtomicU64::new(0),
+            reload: Arc::new(Mutex::new(None)),
+            stats: Mutex::new(Stats::new(Instant::now())),
+        }
+    }
+}
+
+impl ObjectImpl for Ganstyle {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecString::builder("model")
+                    .nick("Model")
+                    .blurb("Model file (.gsm) or shipped model name (see `ganstyle info`); unset: the embedded default model. Changing it while PLAYING loads the new model in the background and switches between frames")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("style")
+                    .nick("Style")
+                    .blurb("Style name or index of a multi-style model; unset: the first style")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("style-mix")
+                    .nick("Style mix")
+                    .blurb("Blend the styles of a multi-style model: one weight per style, comma-separated, e.g. 0.7,0.3")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecDouble::builder("strength")
+                    .nick("Strength")
+                    .blurb("How much of the style to apply: 0 is a passthrough (the network does not run), 1 fully styled")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_STRENGTH)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("preserve-color")
+                    .nick("Preserve colour")
+                    .blurb("Keep the input's colours and take only the styled luminance")
+                    .default_value(DEFAULT_PRESERVE_COLOR)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("device", DeviceProperty::default())
+                    .nick("Device")
+                    .blurb("Where the network runs: auto (a hardware GPU when wgpu finds one, else the CPU), cpu, gpu")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("max-size")
+                    .nick("Maximum size")
+                    .blurb("Longest side in pixels at which the network runs; larger frames are processed smaller and scaled back up (live HD on a CPU). 0: native size")
+                    .default_value(DEFAULT_MAX_SIZE)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecDouble::builder("stability")
+                    .nick("Stability")
+                    .blurb("Temporal smoothing 0..1: where the input barely changed, lean the output towards the previous output (less flicker in static regions; moving regions are not blended, so they do not ghost)")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_STABILITY)
+                    .mutable_playing()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = lock(&self.settings);
+        match pspec.name() {
+            "model" => {
+                let model = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream");
+                let model = model.filter(|m| !m.is_empty());
+                if settings.model != model {
+                    settings.model = model;
+                    let snapshot = settings.clone();
+                    drop(settings);
+                    self.start_reload(snapshot);
+                }
+            }
+            "style" => {
+                settings.style = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .filter(|s| !s.is_empty());
+            }
+            "style-mix" => {
+                settings.style_mix = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .filter(|s| !s.is_empty());
+            }
+            "strength" => {
+                settings.strength = value.get().expect("type checked upstream");
+                let passthrough = settings.strength == 0.0;
+                drop(settings);
+                self.obj().set_passthrough(passthrough);
+            }
+            "preserve-color" => {
+                settings.preserve_color = value.get().expect("type checked upstream")
+            }
+            "device" => settings.device = value.get().expect("type checked upstream"),
+            "max-size" => settings.max_size = value.get().expect("type checked upstream"),
+            "stability" => settings.stability = value.get().expect("type checked upstream"),
+            other => unreachable!("no property {other}"),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let settings = lock(&self.settings);
+        match pspec.name() {
+            "model" => settings.model.to_value(),
+            "style" => settings.style.to_value(),
+            "style-mix" => settings.style_mix.to_value(),
+            "strength" => settings.strength.to_value(),
+            "preserve-color" => settings.preserve_color.to_value(),
+            "device" => settings.device.to_value(),
+            "max-size" => settings.max_size.to_value(),
+            "stability" => settings.stability.to_value(),
+            other => unreachable!("no property {other}"),
+        }
+    }
+
+    fn constructed(&self) {
+        self.parent_constructed();
+        let obj = self.obj();
+        obj.set_qos(true);
+        obj.set_passthrough(DEFAULT_STRENGTH == 0.0);
+    }
+}
+
+impl GstObjectImpl for Ganstyle {}
+
+impl ElementImpl for Ganstyle {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Style transfer",
+                "Filter/Effect/Video",
+                "Restyles video with a trained feed-forward style-transfer network (ganstyle)",
+                "The ganstyle developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let caps = gst_video::VideoCapsBuilder::new()
+                .format_list(FORMATS)
+                .build();
+            [gst::PadDirection::Src, gst::PadDirection::Sink]
+                .into_iter()
+                .map(|direction| {
+                    let name = if direction == gst::PadDirection::Src {
+                        "src"
+                    } else {
+                        "sink"
+                    };
+                    gst::PadTemplate::new(name, direction, gst::PadPresence::Always, &caps)
+                        .expect("valid pad template")
+                })
+                .collect()
+        });
+        TEMPLATES.as_ref()
+    }
+}
+
+impl BaseTransformImpl for Ganstyle {
+    const MODE: gst_base::subclass::BaseTransformMode =
+        gst_base::subclass::BaseTransformMode::AlwaysInPlace;
+    const PASSTHROUGH_ON_SAME_CAPS: bool = false;
+    const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let settings = lock(&self.settings).clone();
+        let (device, description) = crate::device::select(settings.device.into())
+            .map_err(|err| gst::error_msg!(gst::LibraryError::Init, ("{err}")))?;
+        let stylizer = load(&settings, device.clone()).map_err(|err| {
+            let kind = match err {
+                crate::Error::Invalid(_) => gst::ResourceError::Settings,
+                _ => gst::ResourceError::OpenRead,
+            };
+            gst::error_msg!(
+                kind,
+                ("Failed to load model {}: {err}", settings.model_name()),
+                ["device: {description}"]
+            )
+        })?;
+        gst::info!(
+            CAT,
+            imp = self,
+            "loaded {} on {description}",
+            settings.model_name()
+        );
+        *lock(&self.device) = Some(Box::new(device));
+        *lock(&self.reload) = None;
+        *lock(&self.stats) = Stats::new(Instant::now());
+        *lock(&self.state) = Some(Box::new(State {
+            stylizer,
+            generation: self.generation.load(Ordering::SeqCst),
+            applied_style: (settings.style, settings.style_mix),
+            previous: None,
+        }));
+        self.obj().set_passthrough(settings.strength == 0.0);
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        *lock(&self.state) = None;
+        *lock(&self.device) = None;
+        *lock(&self.reload) = None;
+        Ok(())
+    }
+
+    fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
+        if direction == gst::PadDirection::Src
+            && let gst::QueryViewMut::Latency(q) = query.view_mut()
+        {
+            // Upstream's latency plus the time this element holds a frame.
+            let sink = self.obj().sink_pad().clone();
+            if !sink.peer_query(q.query_mut()) {
+                return false;
+            }
+            let (live, min, max) = q.result();
+            let ours = gst::ClockTime::from_nseconds(lock(&self.stats).latency().as_nanos() as u64);
+            gst::debug!(CAT, imp = self, "adding {ours} of latency");
+            q.set(live, min + ours, max.map(|m| m + ours));
+            return true;
+        }
+        BaseTransformImplExt::parent_query(self, direction, query)
+    }
+
+    fn sink_event(&self, event: gst::Event) -> bool {
+        if let gst::EventView::FlushStop(_) = event.view()
+            && let Some(state) = lock(&self.state).as_mut()
+        {
+            state.previous = None; // after a seek the previous frame is no reference
+        }
+        self.parent_sink_event(event)
+    }
+
+    fn generate_output(&self) -> Result<GenerateOutputSuccess, gst::FlowError> {
+        let result = self.parent_generate_output();
+        match &result {
+            Ok(GenerateOutputSuccess::Buffer(_)) => lock(&self.stats).frame_out(),
+            Ok(GenerateOutputSuccess::Dropped) => lock(&self.stats).frame_dropped(),
+            _ => {}
+        }
+        self.post_stats();
+        result
+    }
+}
+
+impl VideoFilterImpl for Ganstyle {
+    fn set_info(
+        &self,
+        incaps: &gst::Caps,
+        in_info: &gst_video::VideoInfo,
+        outcaps: &gst::Caps,
+        out_info: &gst_video::VideoInfo,
+    ) -> Result<(), gst::LoggableError> {
+        if layout(in_info.format()).is_none() || in_info.format() != out_info.format() {
+            return Err(gst::loggable_error!(
+                CAT,
+                "ganstyle takes RGBA, BGRA, RGBx, BGRx, RGB or BGR (same in and out), not {incaps} -> {outcaps}"
+            ));
+        }
+        if let Some(state) = lock(&self.state).as_mut() {
+            state.previous = None;
+        }
+        gst::debug!(CAT, imp = self, "configured for {incaps}");
+        self.parent_set_info(incaps, in_info, outcaps, out_info)
+    }
+
+    fn transform_frame_ip(
+        &self,
+        frame: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        self.restyle(frame)?;
+        Ok(gst::FlowSuccess::Ok)
+    }
+}
