@@ -4,4 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/install-deps.sh
-cargo test --workspace --all-targets -- --test-threads 2
+# Benches run once each as smoke tests (criterion in test mode); RUST_TEST_THREADS instead of
+# `-- --test-threads` because criterion rejects that flag.
+RUST_TEST_THREADS=2 cargo test --workspace --all-targets

@@ -31,13 +31,13 @@ fn generator_output_matches_between_cpu_and_wgpu() {
     let a: Vec<f32> = on_cpu
         .forward(x.clone(), Tensor::from_floats(mix, &cpu))
         .into_data()
-        .to_vec()
+        .try_to_vec::<f32>()
         .unwrap();
     let b: Vec<f32> = on_gpu
         .forward(x.to_device(&gpu), Tensor::from_floats(mix, &gpu))
         .into_data()
         .convert::<f32>()
-        .to_vec()
+        .try_to_vec::<f32>()
         .unwrap();
     assert_eq!(a.len(), b.len());
     let worst = a

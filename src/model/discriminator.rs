@@ -216,7 +216,7 @@ mod tests {
     fn average_pooling_averages_blocks() {
         let device = Device::flex();
         let x = Tensor::<4>::from_floats([[[[1.0, 3.0, 5.0], [5.0, 7.0, 9.0]]]], &device);
-        let y: Vec<f32> = avg_pool2(x).into_data().to_vec().unwrap();
+        let y: Vec<f32> = avg_pool2(x).into_data().try_to_vec::<f32>().unwrap();
         assert_eq!(y, vec![4.0]);
     }
 }

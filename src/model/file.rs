@@ -382,13 +382,13 @@ mod tests {
             .generator
             .forward(x.clone(), mix.clone())
             .into_data()
-            .to_vec()
+            .try_to_vec::<f32>()
             .unwrap();
         let b: Vec<f32> = loaded
             .generator
             .forward(x, mix)
             .into_data()
-            .to_vec()
+            .try_to_vec::<f32>()
             .unwrap();
         assert_eq!(a, b);
     }

@@ -276,7 +276,7 @@ mod tests {
             let mix = Tensor::from_floats([[0.5, 0.5]], &device);
             let y = generator.forward(x, mix);
             assert_eq!(y.dims(), [1, 3, h, w]);
-            let values: Vec<f32> = y.into_data().to_vec().unwrap();
+            let values: Vec<f32> = y.into_data().try_to_vec::<f32>().unwrap();
             assert!(values.iter().all(|v| (0.0..=1.0).contains(v)));
         }
     }

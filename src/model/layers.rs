@@ -202,8 +202,8 @@ mod tests {
         );
         let y = norm.forward(x, Tensor::ones([3, 1], &device));
         let (var, mean) = y.reshape([3, 2, 35]).var_mean_bias(2);
-        let mean: Vec<f32> = mean.into_data().to_vec().unwrap();
-        let var: Vec<f32> = var.into_data().to_vec().unwrap();
+        let mean: Vec<f32> = mean.into_data().try_to_vec::<f32>().unwrap();
+        let var: Vec<f32> = var.into_data().try_to_vec::<f32>().unwrap();
         assert!(mean.iter().all(|m| m.abs() < 1e-4), "{mean:?}");
         assert!(var.iter().all(|v| (v - 1.0).abs() < 1e-3), "{var:?}");
     }
@@ -218,7 +218,11 @@ mod tests {
         ));
         let x = Tensor::<4>::zeros([1, 1, 2, 2], &device);
         let mix = Tensor::from_data(TensorData::new(vec![0.25f32, 0.75], [1, 2]), &device);
-        let y: Vec<f32> = norm.forward(x, mix).into_data().to_vec().unwrap();
+        let y: Vec<f32> = norm
+            .forward(x, mix)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         // A constant input normalizes to 0, so the output is the mixed shift 0.25*2 + 0.75*6.
         assert!(y.iter().all(|v| (v - 5.0).abs() < 1e-5), "{y:?}");
     }

@@ -149,7 +149,7 @@ mod tests {
                 [1, 128, 4, 4]
             ]
         );
-        let first = |f: &Features| -> Vec<f32> { f.maps[3].to_data().to_vec().unwrap() };
+        let first = |f: &Features| -> Vec<f32> { f.maps[3].to_data().try_to_vec::<f32>().unwrap() };
         assert_eq!(first(&a), first(&b));
         assert!(first(&a).iter().any(|v| *v > 0.0), "all features dead");
     }

@@ -213,7 +213,7 @@ mod tests {
             .flat_map(|v| std::iter::repeat_n(*v, 12))
             .collect();
         let x = Tensor::<4>::from_data(TensorData::new(data, [1, 3, 3, 4]), &device());
-        let g: Vec<f32> = gram(x).into_data().to_vec().unwrap();
+        let g: Vec<f32> = gram(x).into_data().try_to_vec::<f32>().unwrap();
         for i in 0..3 {
             for j in 0..3 {
                 // sum over 12 pixels of v_i v_j, divided by c·h·w = 36
@@ -233,7 +233,7 @@ mod tests {
         let expected = x.slice([0..2, 0..3, 1..6, 2..7]);
         let diff: f32 = (inner - expected).abs().max().into_scalar();
         assert!(diff < 1e-6, "{diff}");
-        let mask: Vec<f32> = warp.mask.into_data().to_vec().unwrap();
+        let mask: Vec<f32> = warp.mask.into_data().try_to_vec::<f32>().unwrap();
         assert_eq!(
             mask.iter().filter(|m| **m == 0.0).count(),
             2 * (7 * 1 + 2 * 5)
@@ -258,7 +258,7 @@ mod tests {
         let gpu: Vec<f32> = BatchWarp::new(&[plan], &device())
             .apply(x)
             .into_data()
-            .to_vec()
+            .try_to_vec::<f32>()
             .unwrap();
         for (a, b) in cpu.iter().zip(&gpu) {
             assert!((a - b).abs() < 1e-5, "{a} vs {b}");

@@ -190,7 +190,12 @@ mod tests {
         let vgg = Vgg::load(&path, &Device::flex()).unwrap();
         assert_eq!(vgg.variant, 16);
         for i in [0, 4, 9, 12] {
-            let loaded: Vec<f32> = vgg.convs[i].weight.val().into_data().to_vec().unwrap();
+            let loaded: Vec<f32> = vgg.convs[i]
+                .weight
+                .val()
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
             assert_eq!(loaded, written[i], "conv {i}");
         }
         let features = vgg.features(Tensor::zeros([1, 3, 32, 32], &Device::flex()));
