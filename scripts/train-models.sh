@@ -33,17 +33,19 @@ run() { # NAME OUT_FILE ARGS...
 }
 only=${1-}
 
-single() { # STYLE STEPS
-    run "$1" "models/$1.gsm" --style "pattern:$1" --steps "$2"
+wait_for_other_runs() { # a run started by an earlier copy of this script
+    while pgrep -f "ganstyle train" >/dev/null; do sleep 20; done
 }
-quartet=(--style pattern:mosaic --style pattern:ink-hatching --style pattern:pointillism
-         --style pattern:swirls --steps 2400)
+wait_for_other_runs
 
-single mosaic 1500
+# mosaic: the first model, trained at the default style weight (1000).
+run mosaic models/mosaic.gsm --style pattern:mosaic --steps 1500
 run mosaic-t0 out/ablation/mosaic-t0.gsm --style pattern:mosaic --steps 1500 --temporal-weight 0
-single ink-hatching 1500
-single pointillism 1500
-run quartet models/quartet.gsm "${quartet[@]}"
-run ink-hatching-t0 out/ablation/ink-hatching-t0.gsm --style pattern:ink-hatching --steps 1500 --temporal-weight 0
-run pointillism-t0 out/ablation/pointillism-t0.gsm --style pattern:pointillism --steps 1500 --temporal-weight 0
-run quartet-t0 out/ablation/quartet-t0.gsm "${quartet[@]}" --temporal-weight 0
+# The others at a stronger style weight: mosaic's look came out faint.
+strong=(--style-weight 3000)
+run ink-hatching models/ink-hatching.gsm --style pattern:ink-hatching --steps 1000 "${strong[@]}"
+run ink-hatching-t0 out/ablation/ink-hatching-t0.gsm --style pattern:ink-hatching --steps 1000 "${strong[@]}" --temporal-weight 0
+# The multi-style model: two styles in one generator (conditional instance norm).
+duo=(--style pattern:pointillism --style pattern:swirls --steps 1600 "${strong[@]}")
+run duo models/duo.gsm "${duo[@]}"
+run duo-t0 out/ablation/duo-t0.gsm "${duo[@]}" --temporal-weight 0

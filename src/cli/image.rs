@@ -13,8 +13,9 @@ use crate::train::report::save_png;
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   ganstyle image photo.jpg -o styled.png --model mosaic --strength 0.8
-  ganstyle image a.png b.png --out-dir styled/ --model swirls --preserve-color
-  ganstyle image photo.jpg -o mix.png --model quartet --style-mix 0.5,0.5,0,0")]
+  ganstyle image a.png b.png --out-dir styled/ --model ink-hatching --preserve-color
+  ganstyle image photo.jpg -o swirls.png --model duo --style swirls
+  ganstyle image photo.jpg -o mix.png --model duo --style-mix 0.5,0.5          # blend two styles")]
 pub struct ImageArgs {
     /// Input images (png, jpg).
     #[arg(required = true)]

@@ -27,8 +27,9 @@ pub enum ModelSource {
     Embedded,
 }
 
-/// The small default model built into the binary (fast architecture), used when no model is given.
-pub static EMBEDDED_MODEL: &[u8] = include_bytes!("../../models/default.gsm");
+/// The default model built into the binary (`models/mosaic.gsm`, fast architecture), used when
+/// no model is given.
+pub static EMBEDDED_MODEL: &[u8] = include_bytes!("../../models/mosaic.gsm");
 
 /// The name that selects the embedded model.
 pub const EMBEDDED_NAME: &str = "default";
