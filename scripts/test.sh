@@ -4,6 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/install-deps.sh
+# `cargo test` builds the plugin crate only as an rlib: build libgstganstyle.so (and the CLI)
+# first, for the gst-launch tests that load it.
+cargo build --workspace
 # Benches run once each as smoke tests (criterion in test mode); RUST_TEST_THREADS instead of
 # `-- --test-threads` because criterion rejects that flag.
 RUST_TEST_THREADS=2 cargo test --workspace --all-targets

@@ -14,6 +14,7 @@ pub mod error;
 pub mod eval;
 pub mod flow;
 pub mod frame;
+pub mod gpu;
 pub mod model;
 pub mod procedural;
 pub mod progress;

@@ -176,6 +176,40 @@ fn every_format_and_odd_sizes_match_the_library_and_keep_alpha_and_timestamps() 
 }
 
 #[test]
+fn the_element_gives_what_ganstyle_image_gives_on_the_same_frame() {
+    let (mut h_, info) = harness(gst_video::VideoFormat::Rgb, 120, 90, &[("strength", "0.8")]);
+    let input = frame(&info, 2);
+    let out = picture(&h_.push_and_pull(input.clone()).unwrap(), &info);
+
+    let dir = tempfile::tempdir().unwrap();
+    let (png_in, png_out) = (dir.path().join("in.png"), dir.path().join("out.png"));
+    picture(&input, &info).save(&png_in).unwrap();
+    let args = [
+        "ganstyle",
+        "image",
+        png_in.to_str().unwrap(),
+        "-o",
+        png_out.to_str().unwrap(),
+        "--strength",
+        "0.8",
+        "--device",
+        "cpu",
+    ];
+    ganstyle::cli::run(clap::Parser::parse_from(args)).expect("ganstyle image");
+    let cli = image::open(&png_out).unwrap().to_rgb8();
+    let worst = cli
+        .pixels()
+        .zip(out.pixels())
+        .flat_map(|(a, b)| (0..3).map(move |c| a[c].abs_diff(b[c])))
+        .max();
+    assert_eq!(
+        worst,
+        Some(0),
+        "element and `ganstyle image` differ by up to {worst:?} levels"
+    );
+}
+
+#[test]
 fn full_hd_frames_are_restyled_with_max_size_scaling() {
     let (mut h_, info) = harness(
         gst_video::VideoFormat::Rgbx,
