@@ -317,10 +317,10 @@ fn strength_and_model_and_style_changes_while_playing_take_effect() {
     let warning = loop {
         let out = picture(&h_.push_and_pull(input.clone()).unwrap(), &info);
         assert_eq!(out, second, "the old model keeps running");
-        if let Some(m) = bus.pop_filtered(&[gst::MessageType::Warning]) {
-            if let gst::MessageView::Warning(w) = m.view() {
-                break w.error().to_string();
-            }
+        if let Some(m) = bus.pop_filtered(&[gst::MessageType::Warning])
+            && let gst::MessageView::Warning(w) = m.view()
+        {
+            break w.error().to_string();
         }
         assert!(Instant::now() < deadline, "no warning for the bad model");
         std::thread::sleep(Duration::from_millis(20));

@@ -312,7 +312,7 @@ impl Ganstyle {
             gst::element_imp_error!(self, gst::StreamError::Format, ("{err}"));
             gst::FlowError::Error
         })?;
-        state.previous = (settings.stability > 0.0).then(|| (input, output, look));
+        state.previous = (settings.stability > 0.0).then_some((input, output, look));
         drop(guard);
 
         let latency_changed = {

@@ -194,7 +194,7 @@ impl FrameKernels {
     /// (`shaders/pack.wgsl`). The row stride must be a multiple of 4.
     pub fn pack(&self, planar: &[f32], frame: &mut [u8], geometry: &FrameGeometry) -> Result<()> {
         check(frame.len(), geometry)?;
-        if geometry.stride % 4 != 0 {
+        if !geometry.stride.is_multiple_of(4) {
             return Err(Error::Invalid(format!(
                 "the GPU pack kernel needs a row stride that is a multiple of 4, not {}",
                 geometry.stride

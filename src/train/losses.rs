@@ -236,7 +236,7 @@ mod tests {
         let mask: Vec<f32> = warp.mask.into_data().try_to_vec::<f32>().unwrap();
         assert_eq!(
             mask.iter().filter(|m| **m == 0.0).count(),
-            2 * (7 * 1 + 2 * 5)
+            2 * (7 + 2 * 5) // one column of 7, two rows of 5, per image
         );
     }
 

@@ -44,7 +44,7 @@ pub fn run(mut trainer: Trainer) -> Result<crate::model::Model> {
         }
         bar.set_position(step);
         let done = trainer.finished();
-        if step % config.checkpoint_every == 0 || done {
+        if step.is_multiple_of(config.checkpoint_every) || done {
             trainer.save_checkpoint()?;
             if bar.is_hidden() {
                 // No terminal (a log file, CI): one line per checkpoint instead of the bar.
@@ -56,7 +56,7 @@ pub fn run(mut trainer: Trainer) -> Result<crate::model::Model> {
                 );
             }
         }
-        if step % config.sample_every == 0 || done {
+        if step.is_multiple_of(config.sample_every) || done {
             report::save_grid(&config.samples_path(), &trainer.sample_rows(&samples))?;
             report::save_loss_curve(&config.losses_path(), &trainer.state)?;
         }

@@ -495,7 +495,7 @@ fn validate(config: &TrainConfig) -> Result<()> {
     if config.style_names.len() != config.styles.len() {
         return bad("one style name per style image".into());
     }
-    if config.size < 32 || config.size % 8 != 0 {
+    if config.size < 32 || !config.size.is_multiple_of(8) {
         return bad(format!(
             "--size {} must be a multiple of 8, at least 32",
             config.size
