@@ -1,9 +1,12 @@
 //! Choosing where the network runs: burn's CPU backend (flex) or burn-wgpu on a GPU adapter.
 
+use std::sync::OnceLock;
+
 use burn::tensor::wgpu::wgpu;
 use burn::tensor::{Device, DeviceKind};
 
 use crate::error::{Error, Result};
+use crate::gpu::GpuContext;
 
 /// The `--device` choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -47,34 +50,44 @@ pub fn adapters() -> Vec<Adapter> {
         .collect()
 }
 
+/// burn-wgpu's device on the best adapter (a hardware one when there is one), together with the
+/// wgpu device and queue it runs on, so our own kernels ([`crate::gpu`]) share them. Opened once
+/// per process; later calls get clones.
+pub fn gpu() -> Result<(Device, GpuContext)> {
+    static GPU: OnceLock<std::result::Result<(Device, GpuContext), String>> = OnceLock::new();
+    GPU.get_or_init(|| {
+        let found = adapters();
+        let best = found.iter().find(|a| a.hardware).or(found.first()).ok_or(
+            "no GPU adapter found by wgpu: install a Vulkan driver (mesa-vulkan-drivers gives a software one) or use --device cpu",
+        )?;
+        let kind = if best.hardware {
+            DeviceKind::DefaultDevice
+        } else {
+            DeviceKind::Cpu
+        };
+        let (device, setup) = Device::wgpu_options()
+            .device_kind(kind)
+            .init_with_setup()
+            .map_err(|e| format!("could not open {}: {e}", best.name))?;
+        let context = GpuContext {
+            device: setup.device,
+            queue: setup.queue,
+            description: format!("{}, {}", best.name, best.backend),
+        };
+        Ok((device, context))
+    })
+    .clone()
+    .map_err(Error::Device)
+}
+
 /// The burn device for a choice, with a description for messages.
 pub fn select(choice: DeviceChoice) -> Result<(Device, String)> {
+    let on_gpu =
+        || gpu().map(|(device, context)| (device, format!("gpu ({})", context.description)));
     match choice {
         DeviceChoice::Cpu => Ok((Device::flex(), "cpu (flex)".into())),
-        DeviceChoice::Gpu => {
-            let found = adapters();
-            let best = found.iter().find(|a| a.hardware).or(found.first()).ok_or_else(|| {
-                Error::Device(
-                    "no GPU adapter found by wgpu: install a Vulkan driver (mesa-vulkan-drivers gives a software one) or use --device cpu"
-                        .into(),
-                )
-            })?;
-            let kind = if best.hardware {
-                DeviceKind::DefaultDevice
-            } else {
-                DeviceKind::Cpu
-            };
-            Ok((
-                Device::wgpu(kind),
-                format!("gpu ({}, {})", best.name, best.backend),
-            ))
-        }
-        DeviceChoice::Auto => match adapters().into_iter().find(|a| a.hardware) {
-            Some(a) => Ok((
-                Device::wgpu(DeviceKind::DefaultDevice),
-                format!("gpu ({}, {})", a.name, a.backend),
-            )),
-            None => Ok((Device::flex(), "cpu (flex; no hardware GPU found)".into())),
-        },
+        DeviceChoice::Gpu => on_gpu(),
+        DeviceChoice::Auto if adapters().iter().any(|a| a.hardware) => on_gpu(),
+        DeviceChoice::Auto => Ok((Device::flex(), "cpu (flex; no hardware GPU found)".into())),
     }
 }

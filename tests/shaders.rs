@@ -3,8 +3,8 @@
 
 use ganstyle::frame::packed::{FrameGeometry, PixelLayout, pack, unpack};
 use ganstyle::frame::{blend_pixel, from_planar, to_planar};
+use ganstyle::gpu::FrameKernels;
 use ganstyle::gpu::kernels::SHADERS;
-use ganstyle::gpu::{FrameKernels, GpuContext};
 
 #[test]
 fn every_shader_file_is_known_parses_and_validates() {
@@ -52,7 +52,9 @@ fn test_frame(layout: PixelLayout) -> (Vec<u8>, FrameGeometry) {
 #[test]
 fn gpu_kernels_match_their_cpu_references() {
     let kernels = FrameKernels::new(
-        GpuContext::new().expect("a wgpu adapter (lavapipe: mesa-vulkan-drivers)"),
+        ganstyle::device::gpu()
+            .expect("a wgpu adapter (lavapipe: mesa-vulkan-drivers)")
+            .1,
     );
     for layout in [
         PixelLayout::RGBA,
@@ -115,7 +117,7 @@ fn gpu_kernels_match_their_cpu_references() {
 
 #[test]
 fn the_pack_kernel_refuses_strides_it_cannot_handle() {
-    let kernels = FrameKernels::new(GpuContext::new().expect("a wgpu adapter"));
+    let kernels = FrameKernels::new(ganstyle::device::gpu().expect("a wgpu adapter").1);
     let g = FrameGeometry {
         width: 3,
         height: 2,

@@ -1,7 +1,7 @@
 //! The generator gives the same frame on burn's CPU backend and on burn-wgpu (lavapipe in CI,
 //! a real GPU where there is one). Tiny sizes: lavapipe compiles every kernel on first use.
 
-use burn::tensor::{Device, DeviceKind, Distribution, Tensor};
+use burn::tensor::{Device, Distribution, Tensor};
 use ganstyle::device::adapters;
 use ganstyle::model::file::{load_weights, weights_to_bytes};
 use ganstyle::model::{Arch, GeneratorConfig};
@@ -13,12 +13,7 @@ fn generator_output_matches_between_cpu_and_wgpu() {
         !found.is_empty(),
         "no wgpu adapter: install mesa-vulkan-drivers (scripts/install-deps.sh does)"
     );
-    let hardware = found.iter().any(|a| a.hardware);
-    let gpu = Device::wgpu(if hardware {
-        DeviceKind::DefaultDevice
-    } else {
-        DeviceKind::Cpu
-    });
+    let (gpu, _) = ganstyle::device::gpu().unwrap();
     let cpu = Device::flex();
 
     let config = GeneratorConfig::new(Arch::Fast, 2);

@@ -11,6 +11,9 @@ use crate::train::checkpoint::Checkpoint;
 use crate::train::losses::GanLoss;
 use crate::train::{self, LossWeights, TrainConfig, Trainer};
 
+/// Steps of a new run when --steps is not given.
+const DEFAULT_STEPS: u64 = 2000;
+
 /// Train a generator for one or more style images.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -49,9 +52,9 @@ pub struct TrainArgs {
     /// without it a fixed seeded random multi-scale network is used.
     #[arg(long)]
     pub vgg: Option<PathBuf>,
-    /// Optimizer steps.
-    #[arg(long, default_value_t = 2000)]
-    pub steps: u64,
+    /// Optimizer steps [default: 2000; with --resume: the checkpoint's total].
+    #[arg(long)]
+    pub steps: Option<u64>,
     /// Images per step.
     #[arg(long, default_value_t = 4)]
     pub batch: usize,
@@ -151,7 +154,7 @@ fn config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
         );
     };
     for (flag, value) in [
-        ("--steps", args.steps),
+        ("--steps", args.steps.unwrap_or(DEFAULT_STEPS)),
         ("--checkpoint-every", args.checkpoint_every),
         ("--sample-every", args.sample_every),
     ] {
@@ -167,7 +170,7 @@ fn config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
         video: args.video.clone(),
         video_frames: args.video_frames,
         vgg: args.vgg.clone(),
-        steps: args.steps,
+        steps: args.steps.unwrap_or(DEFAULT_STEPS),
         batch: args.batch,
         size: args.size,
         style_size: args.style_size,
@@ -197,7 +200,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let trainer = match &args.resume {
         Some(path) => {
             let checkpoint = Checkpoint::load(path)?;
-            let steps = (args.steps != 2000).then_some(args.steps);
+            let steps = args.steps;
             eprintln!(
                 "resuming {} at step {} of {}",
                 path.display(),
