@@ -39,11 +39,11 @@ use gstreamer_video::prelude::*;
 use gstreamer_video::subclass::prelude::*;
 use image::RgbImage;
 
-use super::DeviceProperty;
+use super::settings::{self, DEFAULT_STRENGTH, Settings};
 use super::stats::Stats;
 use crate::frame::packed::{self, FrameGeometry, PixelLayout};
 use crate::frame::stability::stabilize;
-use crate::model::{ModelSource, StyleChoice};
+use crate::model::ModelSource;
 use crate::stylize::{StyleOptions, Stylizer};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -54,11 +54,6 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     )
 });
 
-const DEFAULT_STRENGTH: f64 = 1.0;
-const DEFAULT_PRESERVE_COLOR: bool = false;
-const DEFAULT_MAX_SIZE: u32 = 0;
-const DEFAULT_STABILITY: f64 = 0.0;
-
 const FORMATS: [gst_video::VideoFormat; 6] = [
     gst_video::VideoFormat::Rgba,
     gst_video::VideoFormat::Bgra,
@@ -67,53 +62,6 @@ const FORMATS: [gst_video::VideoFormat; 6] = [
     gst_video::VideoFormat::Rgb,
     gst_video::VideoFormat::Bgr,
 ];
-
-#[derive(Debug, Clone, PartialEq)]
-struct Settings {
-    model: Option<String>,
-    style: Option<String>,
-    style_mix: Option<String>,
-    strength: f64,
-    preserve_color: bool,
-    device: DeviceProperty,
-    max_size: u32,
-    stability: f64,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            model: None,
-            style: None,
-            style_mix: None,
-            strength: DEFAULT_STRENGTH,
-            preserve_color: DEFAULT_PRESERVE_COLOR,
-            device: DeviceProperty::default(),
-            max_size: DEFAULT_MAX_SIZE,
-            stability: DEFAULT_STABILITY,
-        }
-    }
-}
-
-impl Settings {
-    fn options(&self) -> StyleOptions {
-        StyleOptions {
-            strength: self.strength as f32,
-            preserve_color: self.preserve_color,
-            max_size: self.max_size,
-        }
-    }
-
-    fn style_choice(&self) -> crate::Result<StyleChoice> {
-        StyleChoice::from_options(self.style.as_deref(), self.style_mix.as_deref())
-    }
-
-    fn model_name(&self) -> &str {
-        self.model
-            .as_deref()
-            .unwrap_or("the embedded default model")
-    }
-}
 
 /// What decides the look of a frame besides the model: when it changes, the previous output is
 /// no longer a valid reference for `stability`.
@@ -367,117 +315,25 @@ impl ObjectSubclass for Ganstyle {
 
 impl ObjectImpl for Ganstyle {
     fn properties() -> &'static [glib::ParamSpec] {
-        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![
-                glib::ParamSpecString::builder("model")
-                    .nick("Model")
-                    .blurb("Model file (.gsm) or shipped model name (see `ganstyle info`); unset: the embedded default model. Changing it while PLAYING loads the new model in the background and switches between frames")
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecString::builder("style")
-                    .nick("Style")
-                    .blurb("Style name or index of a multi-style model; unset: the first style")
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecString::builder("style-mix")
-                    .nick("Style mix")
-                    .blurb("Blend the styles of a multi-style model: one weight per style, comma-separated, e.g. 0.7,0.3")
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecDouble::builder("strength")
-                    .nick("Strength")
-                    .blurb("How much of the style to apply: 0 is a passthrough (the network does not run), 1 fully styled")
-                    .minimum(0.0)
-                    .maximum(1.0)
-                    .default_value(DEFAULT_STRENGTH)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecBoolean::builder("preserve-color")
-                    .nick("Preserve colour")
-                    .blurb("Keep the input's colours and take only the styled luminance")
-                    .default_value(DEFAULT_PRESERVE_COLOR)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecEnum::builder_with_default("device", DeviceProperty::default())
-                    .nick("Device")
-                    .blurb("Where the network runs: auto (a hardware GPU when wgpu finds one, else the CPU), cpu, gpu")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("max-size")
-                    .nick("Maximum size")
-                    .blurb("Longest side in pixels at which the network runs; larger frames are processed smaller and scaled back up (live HD on a CPU). 0: native size")
-                    .default_value(DEFAULT_MAX_SIZE)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecDouble::builder("stability")
-                    .nick("Stability")
-                    .blurb("Temporal smoothing 0..1: where the input barely changed, lean the output towards the previous output (less flicker in static regions; moving regions are not blended, so they do not ghost)")
-                    .minimum(0.0)
-                    .maximum(1.0)
-                    .default_value(DEFAULT_STABILITY)
-                    .mutable_playing()
-                    .build(),
-            ]
-        });
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(settings::specs);
         PROPERTIES.as_ref()
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut settings = lock(&self.settings);
+        let model_before = settings.model.clone();
+        settings.set(pspec.name(), value);
+        let after = settings.clone();
+        drop(settings);
         match pspec.name() {
-            "model" => {
-                let model = value
-                    .get::<Option<String>>()
-                    .expect("type checked upstream");
-                let model = model.filter(|m| !m.is_empty());
-                if settings.model != model {
-                    settings.model = model;
-                    let snapshot = settings.clone();
-                    drop(settings);
-                    self.start_reload(snapshot);
-                }
-            }
-            "style" => {
-                settings.style = value
-                    .get::<Option<String>>()
-                    .expect("type checked upstream")
-                    .filter(|s| !s.is_empty());
-            }
-            "style-mix" => {
-                settings.style_mix = value
-                    .get::<Option<String>>()
-                    .expect("type checked upstream")
-                    .filter(|s| !s.is_empty());
-            }
-            "strength" => {
-                settings.strength = value.get().expect("type checked upstream");
-                let passthrough = settings.strength == 0.0;
-                drop(settings);
-                self.obj().set_passthrough(passthrough);
-            }
-            "preserve-color" => {
-                settings.preserve_color = value.get().expect("type checked upstream")
-            }
-            "device" => settings.device = value.get().expect("type checked upstream"),
-            "max-size" => settings.max_size = value.get().expect("type checked upstream"),
-            "stability" => settings.stability = value.get().expect("type checked upstream"),
-            other => unreachable!("no property {other}"),
+            "model" if after.model != model_before => self.start_reload(after),
+            "strength" => self.obj().set_passthrough(after.strength == 0.0),
+            _ => {}
         }
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
-        let settings = lock(&self.settings);
-        match pspec.name() {
-            "model" => settings.model.to_value(),
-            "style" => settings.style.to_value(),
-            "style-mix" => settings.style_mix.to_value(),
-            "strength" => settings.strength.to_value(),
-            "preserve-color" => settings.preserve_color.to_value(),
-            "device" => settings.device.to_value(),
-            "max-size" => settings.max_size.to_value(),
-            "stability" => settings.stability.to_value(),
-            other => unreachable!("no property {other}"),
-        }
+        lock(&self.settings).get(pspec.name())
     }
 
     fn constructed(&self) {

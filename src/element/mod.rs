@@ -12,6 +12,7 @@ use gstreamer::glib;
 use gstreamer::prelude::*;
 
 mod imp;
+pub mod settings;
 pub mod stats;
 
 glib::wrapper! {

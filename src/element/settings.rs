@@ -1,0 +1,169 @@
+//! The element's properties: their specs (names, blurbs, ranges, when they may change) and the
+//! `Settings` they are stored in.
+
+use gstreamer::glib;
+use gstreamer::prelude::*;
+
+use super::DeviceProperty;
+use crate::model::StyleChoice;
+use crate::stylize::StyleOptions;
+
+/// `strength` unless set.
+pub const DEFAULT_STRENGTH: f64 = 1.0;
+/// `preserve-color` unless set.
+pub const DEFAULT_PRESERVE_COLOR: bool = false;
+/// `max-size` unless set.
+pub const DEFAULT_MAX_SIZE: u32 = 0;
+/// `stability` unless set.
+pub const DEFAULT_STABILITY: f64 = 0.0;
+
+/// The property values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// `model`: a path or shipped name; `None` is the embedded model.
+    pub model: Option<String>,
+    /// `style`.
+    pub style: Option<String>,
+    /// `style-mix`.
+    pub style_mix: Option<String>,
+    /// `strength`.
+    pub strength: f64,
+    /// `preserve-color`.
+    pub preserve_color: bool,
+    /// `device`.
+    pub device: DeviceProperty,
+    /// `max-size`.
+    pub max_size: u32,
+    /// `stability`.
+    pub stability: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            model: None,
+            style: None,
+            style_mix: None,
+            strength: DEFAULT_STRENGTH,
+            preserve_color: DEFAULT_PRESERVE_COLOR,
+            device: DeviceProperty::default(),
+            max_size: DEFAULT_MAX_SIZE,
+            stability: DEFAULT_STABILITY,
+        }
+    }
+}
+
+impl Settings {
+    /// The options the stylizer takes.
+    pub fn options(&self) -> StyleOptions {
+        StyleOptions {
+            strength: self.strength as f32,
+            preserve_color: self.preserve_color,
+            max_size: self.max_size,
+        }
+    }
+
+    /// The style choice `style`/`style-mix` make.
+    pub fn style_choice(&self) -> crate::Result<StyleChoice> {
+        StyleChoice::from_options(self.style.as_deref(), self.style_mix.as_deref())
+    }
+
+    /// The model, for messages.
+    pub fn model_name(&self) -> &str {
+        self.model
+            .as_deref()
+            .unwrap_or("the embedded default model")
+    }
+}
+
+impl Settings {
+    /// Store a property value (its type was checked by GObject).
+    pub fn set(&mut self, name: &str, value: &glib::Value) {
+        let text = || {
+            value
+                .get::<Option<String>>()
+                .expect("type checked upstream")
+                .filter(|s| !s.is_empty())
+        };
+        match name {
+            "model" => self.model = text(),
+            "style" => self.style = text(),
+            "style-mix" => self.style_mix = text(),
+            "strength" => self.strength = value.get().expect("type checked upstream"),
+            "preserve-color" => self.preserve_color = value.get().expect("type checked upstream"),
+            "device" => self.device = value.get().expect("type checked upstream"),
+            "max-size" => self.max_size = value.get().expect("type checked upstream"),
+            "stability" => self.stability = value.get().expect("type checked upstream"),
+            other => unreachable!("no property {other}"),
+        }
+    }
+
+    /// A property's value.
+    pub fn get(&self, name: &str) -> glib::Value {
+        match name {
+            "model" => self.model.to_value(),
+            "style" => self.style.to_value(),
+            "style-mix" => self.style_mix.to_value(),
+            "strength" => self.strength.to_value(),
+            "preserve-color" => self.preserve_color.to_value(),
+            "device" => self.device.to_value(),
+            "max-size" => self.max_size.to_value(),
+            "stability" => self.stability.to_value(),
+            other => unreachable!("no property {other}"),
+        }
+    }
+}
+
+/// The property specs, in the order gst-inspect lists them.
+pub fn specs() -> Vec<glib::ParamSpec> {
+    vec![
+                glib::ParamSpecString::builder("model")
+                    .nick("Model")
+                    .blurb("Model file (.gsm) or shipped model name (see `ganstyle info`); unset: the embedded default model. Changing it while PLAYING loads the new model in the background and switches between frames")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("style")
+                    .nick("Style")
+                    .blurb("Style name or index of a multi-style model; unset: the first style")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("style-mix")
+                    .nick("Style mix")
+                    .blurb("Blend the styles of a multi-style model: one weight per style, comma-separated, e.g. 0.7,0.3")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecDouble::builder("strength")
+                    .nick("Strength")
+                    .blurb("How much of the style to apply: 0 is a passthrough (the network does not run), 1 fully styled")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_STRENGTH)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("preserve-color")
+                    .nick("Preserve colour")
+                    .blurb("Keep the input's colours and take only the styled luminance")
+                    .default_value(DEFAULT_PRESERVE_COLOR)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("device", DeviceProperty::default())
+                    .nick("Device")
+                    .blurb("Where the network runs: auto (a hardware GPU when wgpu finds one, else the CPU), cpu, gpu")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("max-size")
+                    .nick("Maximum size")
+                    .blurb("Longest side in pixels at which the network runs; larger frames are processed smaller and scaled back up (live HD on a CPU). 0: native size")
+                    .default_value(DEFAULT_MAX_SIZE)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecDouble::builder("stability")
+                    .nick("Stability")
+                    .blurb("Temporal smoothing 0..1: where the input barely changed, lean the output towards the previous output (less flicker in static regions; moving regions are not blended, so they do not ghost)")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_STABILITY)
+                    .mutable_playing()
+                    .build(),
+            ]
+}
