@@ -197,7 +197,7 @@ fn config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
 /// Run the subcommand.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let (device, description) = device::select(args.device)?;
-    let trainer = match &args.resume {
+    let mut trainer = match &args.resume {
         Some(path) => {
             let checkpoint = Checkpoint::load(path)?;
             let steps = args.steps;
@@ -211,6 +211,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         }
         None => Trainer::new(config(&args)?, &device)?,
     };
+    trainer.device_description = description.clone();
     let c = &trainer.config;
     eprintln!(
         "training {} ({} style{}: {}) on {description}; content: {}; loss network: {}",

@@ -47,6 +47,8 @@ pub struct Trainer {
     pub config: TrainConfig,
     /// Progress so far.
     pub state: TrainState,
+    /// The device as the model's metadata names it (e.g. "cpu (flex)").
+    pub device_description: String,
     device: Device,
     generator: Generator,
     discriminator: Discriminator,
@@ -151,6 +153,7 @@ impl Trainer {
             (None, None) => ContentSource::Procedural,
         };
         Ok(Self {
+            device_description: format!("{:?}", device.clone().without_autodiff()),
             config,
             state,
             device,
@@ -459,7 +462,7 @@ impl Trainer {
             loss_network: self.loss_net.describe(),
             size: self.config.size as usize,
             seconds: self.state.seconds + self.started.elapsed().as_secs_f64(),
-            device: format!("{:?}", self.device.clone().without_autodiff()),
+            device: self.device_description.clone(),
         };
         training.final_losses.retain(|_, v| v.is_finite());
         let generator = self.generator.valid();
