@@ -3,17 +3,7 @@
 // styled pixel, or with preserve_color the input shifted to the styled pixel's Rec. 601 luma.
 // CPU reference: src/frame/blend.rs (`blend_pixel`).
 
-// Keep in sync with `FrameParams` in src/gpu/kernels.rs.
-struct FrameParams {
-    width: u32,
-    height: u32,
-    stride: u32,
-    bytes_per_pixel: u32,
-    offsets: vec4<u32>,
-    strength: f32,
-    preserve_color: u32,
-    _pad: vec2<u32>,
-}
+// FrameParams: frame_params.wgsl.
 
 @group(0) @binding(0) var<uniform> params: FrameParams;
 @group(0) @binding(1) var<storage, read> input: array<f32>;

@@ -4,17 +4,7 @@
 // value they had in `original`. Needs a row stride that is a multiple of 4 (GStreamer's default
 // for these formats). CPU reference: `frame::from_planar` followed by src/frame/packed.rs (`pack`).
 
-// Keep in sync with `FrameParams` in src/gpu/kernels.rs.
-struct FrameParams {
-    width: u32,
-    height: u32,
-    stride: u32,
-    bytes_per_pixel: u32,
-    offsets: vec4<u32>,
-    strength: f32,
-    preserve_color: u32,
-    _pad: vec2<u32>,
-}
+// FrameParams: frame_params.wgsl.
 
 @group(0) @binding(0) var<uniform> params: FrameParams;
 @group(0) @binding(1) var<storage, read> planar: array<f32>;

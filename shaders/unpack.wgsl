@@ -2,17 +2,7 @@
 // f32 RGB in [0, 1], laid out as a [1, 3, height, width] tensor.
 // CPU reference: src/frame/packed.rs (`unpack`) followed by `frame::to_planar`.
 
-// Keep in sync with `FrameParams` in src/gpu/kernels.rs.
-struct FrameParams {
-    width: u32,
-    height: u32,
-    stride: u32,        // bytes from one row to the next
-    bytes_per_pixel: u32,
-    offsets: vec4<u32>, // byte offsets of red, green, blue inside a pixel (w unused)
-    strength: f32,      // blend.wgsl only
-    preserve_color: u32,// blend.wgsl only
-    _pad: vec2<u32>,
-}
+// FrameParams: frame_params.wgsl.
 
 @group(0) @binding(0) var<uniform> params: FrameParams;
 @group(0) @binding(1) var<storage, read> frame: array<u32>;

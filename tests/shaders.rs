@@ -4,7 +4,7 @@
 use ganstyle::frame::packed::{FrameGeometry, PixelLayout, pack, unpack};
 use ganstyle::frame::{blend_pixel, from_planar, to_planar};
 use ganstyle::gpu::FrameKernels;
-use ganstyle::gpu::kernels::SHADERS;
+use ganstyle::gpu::kernels::{SHADERS, full_source};
 
 #[test]
 fn every_shader_file_is_known_parses_and_validates() {
@@ -16,14 +16,16 @@ fn every_shader_file_is_known_parses_and_validates() {
         .collect();
     on_disk.sort();
     let mut known: Vec<String> = SHADERS.iter().map(|(n, _)| n.to_string()).collect();
+    known.push("frame_params.wgsl".into()); // the shared header, validated with each kernel
     known.sort();
     assert_eq!(
         on_disk, known,
         "shaders/ and gpu::kernels::SHADERS disagree"
     );
-    for (name, source) in SHADERS {
-        let module = naga::front::wgsl::parse_str(source)
-            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
+    for (name, kernel) in SHADERS {
+        let source = full_source(kernel);
+        let module = naga::front::wgsl::parse_str(&source)
+            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
         naga::valid::Validator::new(
             naga::valid::ValidationFlags::all(),
             naga::valid::Capabilities::empty(),

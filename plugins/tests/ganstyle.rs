@@ -58,14 +58,7 @@ static TWO_STYLES: LazyLock<(tempfile::TempDir, PathBuf)> = LazyLock::new(|| {
 });
 
 fn layout(format: gst_video::VideoFormat) -> PixelLayout {
-    use gst_video::VideoFormat as F;
-    match format {
-        F::Rgba | F::Rgbx => PixelLayout::RGBA,
-        F::Bgra | F::Bgrx => PixelLayout::BGRA,
-        F::Rgb => PixelLayout::RGB,
-        F::Bgr => PixelLayout::BGR,
-        other => panic!("not a ganstyle format: {other:?}"),
-    }
+    ganstyle::element::pixel_layout(format).expect("a ganstyle format")
 }
 
 /// A harness around a `ganstyle` element (CPU device) with `props`, negotiated to `format`.

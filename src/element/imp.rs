@@ -41,7 +41,7 @@ use image::RgbImage;
 
 use super::settings::{self, DEFAULT_STRENGTH, Settings};
 use super::stats::Stats;
-use crate::frame::packed::{self, FrameGeometry, PixelLayout};
+use crate::frame::packed::{self, FrameGeometry};
 use crate::frame::stability::stabilize;
 use crate::model::ModelSource;
 use crate::stylize::{StyleOptions, Stylizer};
@@ -102,17 +102,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while a lock was held is already reported as an element error; the data is
     // still consistent enough to shut down with.
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn layout(format: gst_video::VideoFormat) -> Option<PixelLayout> {
-    use gst_video::VideoFormat as F;
-    match format {
-        F::Rgba | F::Rgbx => Some(PixelLayout::RGBA),
-        F::Bgra | F::Bgrx => Some(PixelLayout::BGRA),
-        F::Rgb => Some(PixelLayout::RGB),
-        F::Bgr => Some(PixelLayout::BGR),
-        _ => None,
-    }
 }
 
 fn load(settings: &Settings, device: Device) -> crate::Result<Stylizer> {
@@ -227,7 +216,7 @@ impl Ganstyle {
             width: frame.width(),
             height: frame.height(),
             stride: frame.plane_stride()[0] as usize,
-            layout: layout(frame.format()).ok_or(gst::FlowError::NotNegotiated)?,
+            layout: super::pixel_layout(frame.format()).ok_or(gst::FlowError::NotNegotiated)?,
         };
         let data = frame.plane_data_mut(0).map_err(|err| {
             gst::element_imp_error!(self, gst::StreamError::Failed, ("Unmappable frame: {err}"));
@@ -476,7 +465,8 @@ impl VideoFilterImpl for Ganstyle {
         outcaps: &gst::Caps,
         out_info: &gst_video::VideoInfo,
     ) -> Result<(), gst::LoggableError> {
-        if layout(in_info.format()).is_none() || in_info.format() != out_info.format() {
+        if super::pixel_layout(in_info.format()).is_none() || in_info.format() != out_info.format()
+        {
             return Err(gst::loggable_error!(
                 CAT,
                 "ganstyle takes RGBA, BGRA, RGBx, BGRx, RGB or BGR (same in and out), not {incaps} -> {outcaps}"

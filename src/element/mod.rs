@@ -51,6 +51,21 @@ impl From<DeviceProperty> for crate::device::DeviceChoice {
     }
 }
 
+/// Where the colour bytes sit in a frame of `format`, for the formats the element takes.
+pub fn pixel_layout(
+    format: gstreamer_video::VideoFormat,
+) -> Option<crate::frame::packed::PixelLayout> {
+    use crate::frame::packed::PixelLayout;
+    use gstreamer_video::VideoFormat as F;
+    match format {
+        F::Rgba | F::Rgbx => Some(PixelLayout::RGBA),
+        F::Bgra | F::Bgrx => Some(PixelLayout::BGRA),
+        F::Rgb => Some(PixelLayout::RGB),
+        F::Bgr => Some(PixelLayout::BGR),
+        _ => None,
+    }
+}
+
 /// The element's name in pipelines.
 pub const ELEMENT_NAME: &str = "ganstyle";
 

@@ -45,12 +45,7 @@ pub fn blend(input: &RgbImage, styled: &RgbImage, strength: f32, preserve_color:
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sample() -> RgbImage {
-        RgbImage::from_fn(5, 3, |x, y| {
-            image::Rgb([(x * 50) as u8, (y * 100) as u8, 7])
-        })
-    }
+    use crate::frame::sample;
 
     #[test]
     fn strength_zero_is_the_input_and_one_is_the_styled_image() {

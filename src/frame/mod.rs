@@ -69,15 +69,17 @@ pub(crate) fn to_u8(v: f32) -> u8 {
     (v.clamp(0.0, 1.0) * 255.0).round() as u8
 }
 
+/// A small 5×3 test image with distinct pixels.
+#[cfg(test)]
+pub(crate) fn sample() -> RgbImage {
+    RgbImage::from_fn(5, 3, |x, y| {
+        image::Rgb([(x * 50) as u8, (y * 100) as u8, 7])
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sample() -> RgbImage {
-        RgbImage::from_fn(5, 3, |x, y| {
-            image::Rgb([(x * 50) as u8, (y * 100) as u8, 7])
-        })
-    }
 
     #[test]
     fn tensor_round_trip_is_exact() {

@@ -9,14 +9,22 @@ use super::GpuContext;
 use crate::error::{Error, Result};
 use crate::frame::packed::FrameGeometry;
 
-/// The WGSL sources, by file name (for validation and for building pipelines).
+/// Prepended to every kernel: the uniform struct they share (WGSL has no include).
+pub const COMMON: &str = include_str!("../../shaders/frame_params.wgsl");
+
+/// The kernels' WGSL sources by file name, without [`COMMON`].
 pub const SHADERS: [(&str, &str); 3] = [
     ("unpack.wgsl", include_str!("../../shaders/unpack.wgsl")),
     ("pack.wgsl", include_str!("../../shaders/pack.wgsl")),
     ("blend.wgsl", include_str!("../../shaders/blend.wgsl")),
 ];
 
-/// Uniforms shared by the kernels. Keep in sync with `FrameParams` in shaders/*.wgsl.
+/// A kernel's complete source: [`COMMON`] followed by the kernel.
+pub fn full_source(kernel: &str) -> String {
+    format!("{COMMON}\n{kernel}")
+}
+
+/// Uniforms shared by the kernels. Keep in sync with `FrameParams` in shaders/frame_params.wgsl.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
 struct FrameParams {
@@ -57,7 +65,7 @@ pub struct FrameKernels {
 fn pipeline(device: &wgpu::Device, name: &str, source: &str) -> wgpu::ComputePipeline {
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(name),
-        source: wgpu::ShaderSource::Wgsl(source.into()),
+        source: wgpu::ShaderSource::Wgsl(full_source(source).into()),
     });
     device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
         label: Some(name),
