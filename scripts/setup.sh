@@ -3,14 +3,14 @@
 # install the plugin into the user's GStreamer plugin folder, restyle a test frame and a short
 # test clip with a shipped model, and print where the results are.
 #
-#   scripts/setup.sh [MODEL]     # MODEL: a shipped model name or .gsm file (default: mosaic)
+#   scripts/setup.sh [MODEL]     # MODEL: a shipped model name or .gsm file (default: duo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/install-deps.sh
 cargo build --workspace   # the CLI and libgstganstyle.so
 bin="$CARGO_TARGET_DIR/debug/ganstyle"
-model="${1:-mosaic}"
+model="${1:-duo}"
 
 # GStreamer finds plugins in ~/.local/share/gstreamer-1.0/plugins without GST_PLUGIN_PATH.
 plugins="${XDG_DATA_HOME:-$HOME/.local/share}/gstreamer-1.0/plugins"

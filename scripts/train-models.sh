@@ -45,7 +45,8 @@ run mosaic-t0 out/ablation/mosaic-t0.gsm --style pattern:mosaic --steps 1500 --t
 strong=(--style-weight 3000)
 run ink-hatching models/ink-hatching.gsm --style pattern:ink-hatching --steps 1000 "${strong[@]}"
 run ink-hatching-t0 out/ablation/ink-hatching-t0.gsm --style pattern:ink-hatching --steps 1000 "${strong[@]}" --temporal-weight 0
-# The multi-style model: two styles in one generator (conditional instance norm).
+# The multi-style model: two styles in one generator (conditional instance norm). Its temporal
+# weight is 5, not 20: at 20, ink-hatching's temporal term suppressed the stroke texture.
 duo=(--style pattern:pointillism --style pattern:swirls --steps 1600 "${strong[@]}")
-run duo models/duo.gsm "${duo[@]}"
+run duo models/duo.gsm "${duo[@]}" --temporal-weight 5
 run duo-t0 out/ablation/duo-t0.gsm "${duo[@]}" --temporal-weight 0
