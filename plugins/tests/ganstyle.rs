@@ -22,6 +22,13 @@ fn init() {
     INIT.call_once(|| {
         gst::init().unwrap();
         gstganstyle::plugin_register_static().expect("register the ganstyle plugin");
+        // The element under test is this build's, not a copy installed in a plugin folder.
+        let factory = gst::ElementFactory::find("ganstyle").expect("ganstyle registered");
+        assert_eq!(
+            factory.element_type(),
+            ganstyle::element::Ganstyle::static_type(),
+            "another ganstyle plugin shadows this build's element"
+        );
     });
 }
 

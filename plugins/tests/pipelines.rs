@@ -21,6 +21,9 @@ fn gst_tool(tool: &str, registry: &Path, args: &[&str]) -> Output {
         .args(args)
         .env("GST_PLUGIN_PATH", plugin_dir())
         .env("GST_REGISTRY", registry)
+        // Hide a copy installed by scripts/setup.sh (~/.local/share/gstreamer-1.0/plugins):
+        // these tests load this build's plugin.
+        .env("XDG_DATA_HOME", registry.parent().unwrap())
         .output()
         .unwrap_or_else(|e| panic!("{tool} (scripts/install-deps.sh installs it): {e}"))
 }
