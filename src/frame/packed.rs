@@ -52,7 +52,9 @@ pub struct FrameGeometry {
 }
 
 impl FrameGeometry {
-    fn check(&self, len: usize) -> Result<()> {
+    /// Whether a buffer of `len` bytes holds a frame of this geometry (an error naming the
+    /// size and stride when not).
+    pub fn check(&self, len: usize) -> Result<()> {
         let row = self.width as usize * self.layout.bytes;
         let needed = match self.height {
             0 => 0,

@@ -184,7 +184,7 @@ impl FrameKernels {
 
     /// Packed frame → planar floats `[3, h, w]` in [0, 1] (`shaders/unpack.wgsl`).
     pub fn unpack(&self, frame: &[u8], geometry: &FrameGeometry) -> Result<Vec<f32>> {
-        check(frame.len(), geometry)?;
+        geometry.check(frame.len())?;
         let n = (geometry.width * geometry.height) as usize;
         let input = self.storage("frame", &padded(frame));
         let output = self.output("planar", (3 * n * 4) as u64);
@@ -201,7 +201,7 @@ impl FrameKernels {
     /// Planar floats `[3, h, w]` → the colour bytes of `frame`, other bytes kept
     /// (`shaders/pack.wgsl`). The row stride must be a multiple of 4.
     pub fn pack(&self, planar: &[f32], frame: &mut [u8], geometry: &FrameGeometry) -> Result<()> {
-        check(frame.len(), geometry)?;
+        geometry.check(frame.len())?;
         if !geometry.stride.is_multiple_of(4) {
             return Err(Error::Invalid(format!(
                 "the GPU pack kernel needs a row stride that is a multiple of 4, not {}",
@@ -217,8 +217,8 @@ impl FrameKernels {
                 geometry.height
             )));
         }
-        let used = geometry.stride * geometry.height as usize;
-        let original = padded(&frame[..used.min(frame.len())]);
+        let used = (geometry.stride * geometry.height as usize).min(frame.len());
+        let original = padded(&frame[..used]);
         let planar = self.storage("planar", bytemuck::cast_slice(planar));
         let original_buffer = self.storage("original", &original);
         let output = self.output("frame", original.len() as u64);
@@ -229,8 +229,7 @@ impl FrameKernels {
             &[&planar, &original_buffer, &output],
             (words.div_ceil(64), 1),
         )?;
-        let len = used.min(frame.len());
-        frame[..len].copy_from_slice(&bytes[..len]);
+        frame[..used].copy_from_slice(&bytes[..used]);
         Ok(())
     }
 
@@ -272,16 +271,4 @@ fn padded(bytes: &[u8]) -> Vec<u8> {
     let mut v = bytes.to_vec();
     v.resize(bytes.len().div_ceil(4) * 4, 0);
     v
-}
-
-fn check(len: usize, geometry: &FrameGeometry) -> Result<()> {
-    let row = geometry.width as usize * geometry.layout.bytes;
-    let needed = geometry.stride * (geometry.height as usize).saturating_sub(1) + row;
-    if geometry.width == 0 || geometry.height == 0 || geometry.stride < row || len < needed {
-        return Err(Error::Invalid(format!(
-            "a {}x{} frame with stride {} does not fit in {len} bytes",
-            geometry.width, geometry.height, geometry.stride
-        )));
-    }
-    Ok(())
 }
