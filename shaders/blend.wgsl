@@ -15,9 +15,13 @@ fn luma(rgb: vec3<f32>) -> f32 {
 }
 
 @compute @workgroup_size(64, 1, 1)
-fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+fn main(
+    @builtin(global_invocation_id) id: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+) {
     let n = params.width * params.height;
-    let i = id.x;
+    // Large frames need more than 65535 workgroups: the host spreads them over y.
+    let i = id.x + id.y * groups.x * 64u;
     if (i >= n) {
         return;
     }

@@ -8,5 +8,6 @@ struct FrameParams {
     offsets: vec4<u32>,   // byte offsets of red, green, blue inside a pixel (w unused)
     strength: f32,        // blend.wgsl only
     preserve_color: u32,  // blend.wgsl only
-    _pad: vec2<u32>,
+    stability: f32,       // stabilize.wgsl only
+    _pad: u32,
 }

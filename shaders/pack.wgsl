@@ -17,8 +17,12 @@ fn to_byte(v: f32) -> u32 {
 }
 
 @compute @workgroup_size(64, 1, 1)
-fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-    let word = id.x;
+fn main(
+    @builtin(global_invocation_id) id: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+) {
+    // Large frames need more than 65535 workgroups: the host spreads them over y.
+    let word = id.x + id.y * groups.x * 64u;
     let words_per_row = params.stride / 4u;
     if (word >= words_per_row * params.height) {
         return;

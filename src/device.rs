@@ -50,11 +50,12 @@ pub fn adapters() -> Vec<Adapter> {
         .collect()
 }
 
+static GPU: OnceLock<std::result::Result<(Device, GpuContext), String>> = OnceLock::new();
+
 /// burn-wgpu's device on the best adapter (a hardware one when there is one), together with the
 /// wgpu device and queue it runs on, so our own kernels ([`crate::gpu`]) share them. Opened once
 /// per process; later calls get clones.
 pub fn gpu() -> Result<(Device, GpuContext)> {
-    static GPU: OnceLock<std::result::Result<(Device, GpuContext), String>> = OnceLock::new();
     GPU.get_or_init(|| {
         let found = adapters();
         let best = found.iter().find(|a| a.hardware).or(found.first()).ok_or(
@@ -78,6 +79,15 @@ pub fn gpu() -> Result<(Device, GpuContext)> {
     })
     .clone()
     .map_err(Error::Device)
+}
+
+/// The wgpu device and queue under `device`, when it is the GPU [`gpu`] opened.
+pub fn gpu_context(device: &Device) -> Option<GpuContext> {
+    GPU.get()?
+        .as_ref()
+        .ok()
+        .filter(|(gpu, _)| gpu == device)
+        .map(|(_, context)| context.clone())
 }
 
 /// The burn device for a choice, with a description for messages.

@@ -2,9 +2,10 @@
 //! the model on its device and the style weights, runs the network at most at `max_size`
 //! (scaling down and back up around it), and blends with the input by `strength`.
 
+use burn::tensor::module::{avg_pool2d, interpolate};
+use burn::tensor::ops::{AvgPoolOptions, InterpolateMode, InterpolateOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 use image::RgbImage;
-use image::imageops::{self, FilterType};
 
 use crate::error::{Error, Result};
 use crate::frame;
@@ -100,13 +101,62 @@ impl Stylizer {
         Ok(())
     }
 
-    /// The network's output for `image` at its own size (no `max_size`, no blending).
-    pub fn network(&self, image: &RgbImage) -> RgbImage {
-        let x = frame::image_to_tensor(image, &self.device);
+    /// The device the model is on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let n = self.mix.len();
         let mix = Tensor::from_data(TensorData::new(self.mix.clone(), [1, n]), &self.device);
-        let y = self.model.generator.forward(x, mix);
+        self.model.generator.forward(x, mix)
+    }
+
+    /// The network's output for `image` at its own size (no `max_size`, no blending).
+    pub fn network(&self, image: &RgbImage) -> RgbImage {
+        let y = self.forward(frame::image_to_tensor(image, &self.device));
         frame::tensor_to_images(y).pop().expect("one image")
+    }
+
+    /// The styled frame for `x` (`[1, 3, h, w]` in [0, 1] on the model's device) at the same
+    /// size, without blending. With `max_size` the network runs on a smaller copy (area
+    /// averaged, then bilinear) and its output is scaled back up (bicubic), all on the device:
+    /// the GPU path's counterpart of the resizing in [`Self::stylize`].
+    pub fn styled_tensor(&self, x: Tensor<4>) -> Tensor<4> {
+        let [_, _, h, w] = x.dims();
+        let Some((sw, sh)) = self.network_size(w as u32, h as u32) else {
+            return self.forward(x);
+        };
+        let factor = (w / sw as usize).min(h / sh as usize);
+        let x = if factor >= 2 {
+            avg_pool2d(
+                x,
+                AvgPoolOptions::new([factor, factor]).with_stride([factor, factor]),
+            )
+        } else {
+            x
+        };
+        let resize = |t, size: [usize; 2], mode| {
+            let options = InterpolateOptions::new(mode)
+                .with_align_corners(false)
+                .with_output_size(size);
+            interpolate(t, options)
+        };
+        let small = resize(x, [sh as usize, sw as usize], InterpolateMode::Bilinear);
+        resize(self.forward(small), [h, w], InterpolateMode::Bicubic)
+    }
+
+    /// The size the network runs at for a `w`×`h` frame, when `max_size` makes it smaller.
+    fn network_size(&self, w: u32, h: u32) -> Option<(u32, u32)> {
+        let max = self.options.max_size;
+        let longest = w.max(h);
+        (max > 0 && longest > max).then(|| {
+            let scale = max as f32 / longest as f32;
+            (
+                ((w as f32 * scale).round() as u32).max(1),
+                ((h as f32 * scale).round() as u32).max(1),
+            )
+        })
     }
 
     /// Restyle one image with the current options.
@@ -115,19 +165,10 @@ impl Stylizer {
         if o.strength == 0.0 {
             return image.clone();
         }
-        let (w, h) = image.dimensions();
-        let longest = w.max(h);
-        let styled = if o.max_size > 0 && longest > o.max_size {
-            let scale = o.max_size as f32 / longest as f32;
-            let (sw, sh) = (
-                ((w as f32 * scale).round() as u32).max(1),
-                ((h as f32 * scale).round() as u32).max(1),
-            );
-            let small = self.network(&imageops::resize(image, sw, sh, FilterType::Triangle));
-            imageops::resize(&small, w, h, FilterType::CatmullRom)
-        } else {
-            self.network(image)
-        };
+        let x = frame::image_to_tensor(image, &self.device);
+        let styled = frame::tensor_to_images(self.styled_tensor(x))
+            .pop()
+            .expect("one image");
         if o.strength == 1.0 && !o.preserve_color {
             styled
         } else {

@@ -2,9 +2,11 @@
 //! matches its CPU reference in `ganstyle::frame` when run by wgpu (lavapipe in CI).
 
 use ganstyle::frame::packed::{FrameGeometry, PixelLayout, pack, unpack};
+use ganstyle::frame::stability::stabilize;
 use ganstyle::frame::{blend_pixel, from_planar, to_planar};
 use ganstyle::gpu::FrameKernels;
 use ganstyle::gpu::kernels::{SHADERS, full_source};
+use image::RgbImage;
 
 #[test]
 fn every_shader_file_is_known_parses_and_validates() {
@@ -128,4 +130,89 @@ fn the_pack_kernel_refuses_strides_it_cannot_handle() {
     };
     let err = kernels.pack(&[0.0; 18], &mut [0u8; 18], &g).unwrap_err();
     assert!(err.to_string().contains("multiple of 4"), "{err}");
+}
+
+#[test]
+fn the_stabilize_kernel_matches_its_cpu_reference() {
+    let kernels = FrameKernels::new(ganstyle::device::gpu().expect("a wgpu adapter").1);
+    let (w, h) = (16, 9);
+    let g = FrameGeometry {
+        width: w,
+        height: h,
+        stride: w as usize * 4,
+        layout: PixelLayout::RGBA,
+    };
+    // Input changes from none (static) through the smooth ramp to large (moving).
+    let prev_input =
+        RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 9) as u8, (y * 20) as u8, 90]));
+    let input = RgbImage::from_fn(w, h, |x, y| {
+        let p = prev_input.get_pixel(x, y).0;
+        image::Rgb([
+            p[0].saturating_add((x * 2) as u8),
+            p[1],
+            p[2].saturating_sub((y * 4) as u8),
+        ])
+    });
+    let prev_output = RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([200, (x * 15) as u8, (y * 25) as u8])
+    });
+    let output = RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(y * 28) as u8, 30, (x * 16) as u8])
+    });
+    for stability in [0.3f32, 1.0] {
+        let mut cpu = output.clone();
+        stabilize(&prev_input, &input, &prev_output, &mut cpu, stability);
+        let mut gpu = to_planar(&output);
+        kernels
+            .stabilize(
+                [
+                    &to_planar(&prev_input),
+                    &to_planar(&input),
+                    &to_planar(&prev_output),
+                ],
+                &mut gpu,
+                &g,
+                stability,
+            )
+            .unwrap();
+        let gpu = from_planar(&gpu, w, h);
+        let worst = cpu
+            .as_raw()
+            .iter()
+            .zip(gpu.as_raw())
+            .map(|(a, b)| a.abs_diff(*b))
+            .max()
+            .unwrap();
+        assert!(worst <= 1, "stability {stability}: off by {worst}");
+        assert_ne!(cpu, output, "the test frames exercise no smoothing");
+    }
+}
+
+#[test]
+fn kernels_cover_frames_that_need_more_than_65535_workgroups() {
+    let kernels = FrameKernels::new(ganstyle::device::gpu().expect("a wgpu adapter").1);
+    // 4100×1024 pixels: 65600 groups of 64 for blend, 65600 words-groups for pack.
+    let (w, h) = (4100u32, 1024u32);
+    let g = FrameGeometry {
+        width: w,
+        height: h,
+        stride: w as usize * 4,
+        layout: PixelLayout::RGBA,
+    };
+    let n = (w * h) as usize;
+    let planar: Vec<f32> = (0..3 * n).map(|i| (i % 251) as f32 / 250.0).collect();
+    let zeros = vec![0.0; 3 * n];
+    let blended = kernels.blend(&zeros, &planar, &g, 1.0, false).unwrap();
+    assert_eq!(blended, planar, "blend skipped part of a large frame");
+    let mut frame = vec![7u8; g.stride * h as usize];
+    kernels.pack(&planar, &mut frame, &g).unwrap();
+    let image = from_planar(&planar, w, h);
+    let last = image.get_pixel(w - 1, h - 1).0;
+    let end = frame.len() - 4;
+    assert_eq!(
+        &frame[end..end + 3],
+        &last,
+        "pack skipped the end of a large frame"
+    );
+    assert_eq!(frame[end + 3], 7, "pack changed alpha");
 }

@@ -42,3 +42,52 @@ fn generator_output_matches_between_cpu_and_wgpu() {
         .fold(0.0f32, f32::max);
     assert!(worst < 1e-4, "largest difference {worst}");
 }
+
+/// The GPU frame path (WGSL kernels on burn-wgpu's tensor buffers) restyles a packed frame as
+/// the CPU path does.
+#[test]
+fn the_gpu_frame_path_restyles_as_the_cpu_path_does() {
+    use ganstyle::frame::packed::{FrameGeometry, PixelLayout, pack, unpack};
+    use ganstyle::gpu::GpuFramePath;
+    use ganstyle::model::{ModelSource, StyleChoice};
+    use ganstyle::stylize::{StyleOptions, Stylizer};
+
+    let (gpu, context) = ganstyle::device::gpu().unwrap();
+    let g = FrameGeometry {
+        width: 9,
+        height: 6,
+        stride: 9 * 4 + 4,
+        layout: PixelLayout::BGRA,
+    };
+    let frame: Vec<u8> = (0..g.stride * 6).map(|i| (i * 29 % 256) as u8).collect();
+    let source = ModelSource::resolve(None).unwrap();
+    let options = StyleOptions {
+        strength: 0.7,
+        max_size: 4,
+        ..StyleOptions::default()
+    };
+    let on = |device| {
+        Stylizer::new(
+            &source,
+            device,
+            &StyleChoice::from_options(None, None).unwrap(),
+            options.clone(),
+        )
+        .unwrap()
+    };
+
+    let mut want = frame.clone();
+    let styled = on(Device::flex()).stylize(&unpack(&frame, &g).unwrap());
+    pack(&styled, &mut want, &g).unwrap();
+
+    let mut got = frame.clone();
+    let mut path = GpuFramePath::new(context);
+    path.restyle(&on(gpu), &mut got, &g, 0.0).unwrap();
+    let worst = want
+        .iter()
+        .zip(&got)
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    assert!(worst <= 1, "off by {worst}");
+}

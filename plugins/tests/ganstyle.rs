@@ -76,12 +76,13 @@ fn harness(
     props: &[(&str, &str)],
 ) -> (Harness, gst_video::VideoInfo) {
     init();
-    let mut h_ = Harness::new("ganstyle");
-    let element = h_.element().unwrap();
+    // Properties go on before the harness starts the element (`device` applies at start).
+    let element = gst::ElementFactory::make("ganstyle").build().unwrap();
     element.set_property_from_str("device", "cpu");
     for (name, value) in props {
         element.set_property_from_str(name, value);
     }
+    let mut h_ = Harness::with_element(&element, Some("sink"), Some("src"));
     let info = gst_video::VideoInfo::builder(format, w, h)
         .fps(gst::Fraction::new(30, 1))
         .build()
@@ -479,5 +480,74 @@ fn a_bad_model_fails_the_state_change_with_an_error_naming_the_file() {
             "{error}"
         );
         element.set_state(gst::State::Null).unwrap();
+    }
+}
+
+/// `device=gpu` runs the network on burn-wgpu and the frame conversions, blend, colour
+/// preservation and stability as WGSL kernels on its buffers (lavapipe in CI): frame after
+/// frame it gives what the CPU path gives, and it keeps the bytes that are not colour.
+#[test]
+fn the_gpu_frame_path_matches_the_cpu_path() {
+    use gst_video::VideoFormat::{Bgrx, Rgb};
+    let styled = [
+        ("max-size", "12"),
+        ("strength", "0.6"),
+        ("preserve-color", "true"),
+        ("stability", "0.8"),
+    ];
+    for (format, w, h, props) in [(Bgrx, 10, 7, &[][..]), (Rgb, 48, 30, &styled[..])] {
+        let run = |device: &str| {
+            let mut all = props.to_vec();
+            all.push(("device", device));
+            let (mut h_, info) = harness(format, w, h, &all);
+            let active: String = h_.element().unwrap().property("active-device");
+            assert!(active.starts_with(device), "{device} ran on {active}");
+            // A frame, the same with a quarter changed a lot, then with faint noise.
+            let first = frame(&info, 0);
+            let mut moved = first.copy();
+            let mut noisy;
+            {
+                let mut map = moved.get_mut().unwrap().map_writable().unwrap();
+                let quarter = map.len() / 4;
+                map[..quarter]
+                    .iter_mut()
+                    .for_each(|b| *b = b.wrapping_add(100));
+            }
+            noisy = moved.copy();
+            {
+                let mut map = noisy.get_mut().unwrap().map_writable().unwrap();
+                map.iter_mut()
+                    .step_by(7)
+                    .for_each(|b| *b = b.saturating_add(2));
+            }
+            [first, moved, noisy].map(|input| {
+                let out = h_.push_and_pull(input).unwrap();
+                out.map_readable().unwrap().to_vec()
+            })
+        };
+        let (cpu, gpu) = (run("cpu"), run("gpu"));
+        let info = gst_video::VideoInfo::builder(format, w, h).build().unwrap();
+        let g = geometry(&info);
+        for (n, (c, g_)) in cpu.iter().zip(&gpu).enumerate() {
+            let mut worst = 0;
+            for (i, (a, b)) in c.iter().zip(g_).enumerate() {
+                let in_row = i % g.stride;
+                let colour = in_row < w as usize * g.layout.bytes
+                    && g.layout.rgb.contains(&(in_row % g.layout.bytes));
+                if colour {
+                    worst = worst.max(a.abs_diff(*b));
+                } else {
+                    assert_eq!(
+                        a, b,
+                        "{format:?} frame {n}: byte {i} is not colour but changed"
+                    );
+                }
+            }
+            assert!(
+                worst <= 2,
+                "{format:?} frame {n}: GPU and CPU differ by {worst}"
+            );
+        }
+        assert_ne!(cpu[0], cpu[1], "the test frames differ");
     }
 }

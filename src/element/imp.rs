@@ -43,6 +43,7 @@ use super::settings::{self, DEFAULT_STRENGTH, Settings};
 use super::stats::Stats;
 use crate::frame::packed::{self, FrameGeometry};
 use crate::frame::stability::stabilize;
+use crate::gpu::GpuFramePath;
 use crate::model::ModelSource;
 use crate::stylize::{StyleOptions, Stylizer};
 
@@ -82,6 +83,18 @@ struct State {
     applied_style: (Option<String>, Option<String>),
     /// (input, output) of the previous frame, for `stability`, and the look it was made with.
     previous: Option<(RgbImage, RgbImage, Look)>,
+    /// The GPU frame path, when the model runs on burn-wgpu; it keeps its own previous frame.
+    gpu: Option<GpuFramePath>,
+    /// The look of the previous frame the GPU path made.
+    gpu_look: Option<Look>,
+}
+
+impl State {
+    /// The next frame does not follow the previous one: no `stability` blend with it.
+    fn forget_previous(&mut self) {
+        self.previous = None;
+        self.gpu_look = None;
+    }
 }
 
 /// The element.
@@ -96,6 +109,8 @@ pub struct Ganstyle {
     generation: AtomicU64,
     reload: Arc<Mutex<Option<Reload>>>,
     stats: Mutex<Stats>,
+    /// The `active-device` property: where the running model and frame path are.
+    active_device: Mutex<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -112,6 +127,28 @@ fn load(settings: &Settings, device: Device) -> crate::Result<Stylizer> {
         &settings.style_choice()?,
         settings.options(),
     )
+}
+
+/// The CPU frame path: unpack to an RGB image, stylize, stabilize against the previous frame,
+/// pack.
+fn restyle_on_cpu(
+    state: &mut State,
+    data: &mut [u8],
+    geometry: &FrameGeometry,
+    look: Look,
+    stability: f32,
+) -> crate::Result<()> {
+    let input = packed::unpack(data, geometry)?;
+    let mut output = state.stylizer.stylize(&input);
+    if let Some((prev_in, prev_out, prev_look)) = &state.previous
+        && *prev_look == look
+        && prev_in.dimensions() == input.dimensions()
+    {
+        stabilize(prev_in, &input, prev_out, &mut output, stability);
+    }
+    packed::pack(&output, data, geometry)?;
+    state.previous = (stability > 0.0).then_some((input, output, look));
+    Ok(())
 }
 
 impl Ganstyle {
@@ -166,7 +203,7 @@ impl Ganstyle {
                 gst::info!(CAT, imp = self, "switched to {}", reload.name);
                 state.stylizer = stylizer;
                 state.applied_style = (None, None);
-                state.previous = None;
+                state.forget_previous();
             }
             Err(err) => gst::element_imp_warning!(
                 self,
@@ -222,34 +259,34 @@ impl Ganstyle {
             gst::element_imp_error!(self, gst::StreamError::Failed, ("Unmappable frame: {err}"));
             gst::FlowError::Error
         })?;
-        let input = packed::unpack(data, &geometry).map_err(|err| {
-            gst::element_imp_error!(self, gst::StreamError::Format, ("{err}"));
-            gst::FlowError::Error
-        })?;
         let started = Instant::now();
-        let mut output = state.stylizer.stylize(&input);
         let look: Look = (
             settings.style.clone(),
             settings.style_mix.clone(),
             settings.options(),
         );
-        if let Some((prev_in, prev_out, prev_look)) = &state.previous
-            && *prev_look == look
-            && prev_in.dimensions() == input.dimensions()
-        {
-            stabilize(
-                prev_in,
-                &input,
-                prev_out,
-                &mut output,
-                settings.stability as f32,
-            );
+        let stability = settings.stability as f32;
+        match state.gpu.as_mut() {
+            Some(gpu) if GpuFramePath::accepts(&geometry, data.len()) => {
+                if state.gpu_look.as_ref() != Some(&look) {
+                    gpu.forget_previous();
+                }
+                state.gpu_look = Some(look);
+                gpu.restyle(&state.stylizer, data, &geometry, stability)
+                    .map_err(|err| {
+                        gst::element_imp_error!(
+                            self,
+                            gst::LibraryError::Failed,
+                            ("GPU frame path failed: {err}")
+                        );
+                        gst::FlowError::Error
+                    })?;
+            }
+            _ => restyle_on_cpu(state, data, &geometry, look, stability).map_err(|err| {
+                gst::element_imp_error!(self, gst::StreamError::Format, ("{err}"));
+                gst::FlowError::Error
+            })?,
         }
-        packed::pack(&output, data, &geometry).map_err(|err| {
-            gst::element_imp_error!(self, gst::StreamError::Format, ("{err}"));
-            gst::FlowError::Error
-        })?;
-        state.previous = (settings.stability > 0.0).then_some((input, output, look));
         drop(guard);
 
         let latency_changed = {
@@ -298,6 +335,7 @@ impl ObjectSubclass for Ganstyle {
             generation: AtomicU64::new(0),
             reload: Arc::new(Mutex::new(None)),
             stats: Mutex::new(Stats::new(Instant::now())),
+            active_device: Mutex::new(String::new()),
         }
     }
 }
@@ -322,6 +360,9 @@ impl ObjectImpl for Ganstyle {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        if pspec.name() == "active-device" {
+            return lock(&self.active_device).to_value();
+        }
         lock(&self.settings).get(pspec.name())
     }
 
@@ -397,6 +438,8 @@ impl BaseTransformImpl for Ganstyle {
             "loaded {} on {description}",
             settings.model_name()
         );
+        let gpu = crate::device::gpu_context(&device).map(GpuFramePath::new);
+        *lock(&self.active_device) = description.clone();
         *lock(&self.device) = Some(Box::new(device));
         *lock(&self.reload) = None;
         *lock(&self.stats) = Stats::new(Instant::now());
@@ -405,6 +448,8 @@ impl BaseTransformImpl for Ganstyle {
             generation: self.generation.load(Ordering::SeqCst),
             applied_style: (settings.style, settings.style_mix),
             previous: None,
+            gpu,
+            gpu_look: None,
         }));
         self.obj().set_passthrough(settings.strength == 0.0);
         Ok(())
@@ -414,6 +459,7 @@ impl BaseTransformImpl for Ganstyle {
         self.generation.fetch_add(1, Ordering::SeqCst);
         *lock(&self.state) = None;
         *lock(&self.device) = None;
+        lock(&self.active_device).clear();
         *lock(&self.reload) = None;
         Ok(())
     }
@@ -440,7 +486,7 @@ impl BaseTransformImpl for Ganstyle {
         if let gst::EventView::FlushStop(_) = event.view()
             && let Some(state) = lock(&self.state).as_mut()
         {
-            state.previous = None; // after a seek the previous frame is no reference
+            state.forget_previous(); // after a seek the previous frame is no reference
         }
         self.parent_sink_event(event)
     }
@@ -473,7 +519,7 @@ impl VideoFilterImpl for Ganstyle {
             ));
         }
         if let Some(state) = lock(&self.state).as_mut() {
-            state.previous = None;
+            state.forget_previous();
         }
         gst::debug!(CAT, imp = self, "configured for {incaps}");
         self.parent_set_info(incaps, in_info, outcaps, out_info)

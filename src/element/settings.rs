@@ -151,6 +151,11 @@ pub fn specs() -> Vec<glib::ParamSpec> {
                     .blurb("Where the network runs: auto (a hardware GPU when wgpu finds one, else the CPU), cpu, gpu")
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecString::builder("active-device")
+                    .nick("Active device")
+                    .blurb("Where frames are processed once started (read-only): \"cpu (flex)\", or \"gpu (ADAPTER, API)\" when the network and the WGSL frame kernels run on burn-wgpu; empty when stopped")
+                    .read_only()
+                    .build(),
                 glib::ParamSpecUInt::builder("max-size")
                     .nick("Maximum size")
                     .blurb("Longest side in pixels at which the network runs; larger frames are processed smaller and scaled back up (live HD on a CPU). 0: native size")

@@ -69,6 +69,12 @@ impl FrameGeometry {
         Ok(())
     }
 
+    /// How many of a buffer's `len` bytes the frame covers: whole rows of `stride`, the last
+    /// one possibly cut short by the end of the buffer.
+    pub fn used_len(&self, len: usize) -> usize {
+        (self.stride * self.height as usize).min(len)
+    }
+
     fn rows<'a>(&self, data: &'a [u8]) -> impl Iterator<Item = &'a [u8]> {
         let row = self.width as usize * self.layout.bytes;
         (0..self.height as usize).map(move |y| &data[y * self.stride..y * self.stride + row])
