@@ -132,19 +132,30 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>> {
     })
 }
 
-/// Write `bytes` to `path` through a temporary file in the same folder, fsync'ed, then renamed.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+/// A new temporary file in `path`'s folder (made if needed), to be renamed onto `path` once
+/// complete; deleted when dropped before that. It keeps `path`'s extension, so tools that go
+/// by the name see the right kind of file.
+pub fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let suffix = path
+        .extension()
+        .map(|e| format!(".partial.{}", e.to_string_lossy()))
+        .unwrap_or_else(|| ".partial".into());
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".ganstyle-").suffix(".tmp");
+    builder.prefix(".ganstyle-").suffix(&suffix);
     // Like any file the user writes (0666 less the umask), not tempfile's private 0600.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
+    builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))
+}
+
+/// Write `bytes` to `path` through a temporary file in the same folder, fsync'ed, then renamed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut tmp = temp_beside(path)?;
     tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;

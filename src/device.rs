@@ -20,6 +20,17 @@ pub enum DeviceChoice {
     Gpu,
 }
 
+impl DeviceChoice {
+    /// The name on the command line and in the element's `device` property.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Cpu => "cpu",
+            Self::Gpu => "gpu",
+        }
+    }
+}
+
 /// A wgpu adapter, as found on this machine.
 #[derive(Debug, Clone)]
 pub struct Adapter {

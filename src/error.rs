@@ -65,6 +65,12 @@ pub enum Error {
     /// A bad setting (out of range, inconsistent).
     #[error("{0}")]
     Invalid(String),
+    /// Stopped by the user (Ctrl-C) before it finished.
+    #[error("interrupted")]
+    Interrupted,
+    /// A camera could not be used.
+    #[error("camera: {0}")]
+    Camera(String),
     /// Plain I/O, with the path it concerned.
     #[error("{path}: {source}")]
     Io {

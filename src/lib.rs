@@ -15,6 +15,7 @@ pub mod eval;
 pub mod flow;
 pub mod frame;
 pub mod gpu;
+pub mod media;
 pub mod model;
 pub mod procedural;
 pub mod progress;

@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// A bar of `len` steps with ETA and a free-form message (running losses, fps, ...).
 pub fn bar(len: u64, unit: &str) -> ProgressBar {
@@ -20,4 +20,14 @@ pub fn bar(len: u64, unit: &str) -> ProgressBar {
             .progress_chars("=> "),
     );
     bar
+}
+
+/// A stack of bars drawn together (one per file and a total); hidden when standard error is
+/// not a terminal.
+pub fn multi() -> MultiProgress {
+    if std::io::stderr().is_terminal() {
+        MultiProgress::new()
+    } else {
+        MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
+    }
 }

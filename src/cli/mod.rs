@@ -1,10 +1,16 @@
 //! The command-line interface: one module per subcommand, shared option groups here.
 
+mod devices;
 mod eval;
 mod image;
 mod info;
+mod live;
 mod pattern;
+mod restyle;
 mod train;
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -26,8 +32,15 @@ pub struct Cli {
 pub enum Command {
     /// Train a new style (generator + discriminator, content/style/adversarial/temporal losses).
     Train(train::TrainArgs),
+    /// Live: a webcam (or a test source / clip) through the element to a window, a virtual
+    /// camera, a stream or a file.
+    Live(live::LiveArgs),
+    /// Restyle recorded clips, audio kept.
+    Restyle(restyle::RestyleArgs),
     /// Restyle still images.
     Image(image::ImageArgs),
+    /// List cameras and compute devices.
+    Devices(devices::DevicesArgs),
     /// Quality and temporal-stability figures for a model.
     Eval(eval::EvalArgs),
     /// Show a model file's metadata (architecture, styles, how it was trained).
@@ -40,7 +53,10 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(args) => train::run(args),
+        Command::Live(args) => live::run(args),
+        Command::Restyle(args) => restyle::run(args),
         Command::Image(args) => image::run(args),
+        Command::Devices(args) => devices::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Info(args) => info::run(args),
         Command::Pattern(args) => pattern::run(args),
@@ -74,16 +90,62 @@ pub struct StyleArgs {
 }
 
 impl StyleArgs {
+    /// Check the options before any work starts: ranges, and that the model loads and has
+    /// the style asked for. Returns the model's style names.
+    pub fn validate(&self) -> anyhow::Result<Vec<String>> {
+        self.options().validate()?;
+        let source = ModelSource::resolve(self.model.as_deref())?;
+        let model = source.load(&burn::tensor::Device::flex())?;
+        model.style_mix(&StyleChoice::from_options(
+            self.style.as_deref(),
+            self.style_mix.as_deref(),
+        )?)?;
+        Ok(model.meta.style_names)
+    }
+
+    fn options(&self) -> StyleOptions {
+        StyleOptions {
+            strength: self.strength,
+            preserve_color: self.preserve_color,
+            max_size: self.max_size,
+        }
+    }
+
+    /// Set a `ganstyle` element's properties to these options.
+    pub fn configure(&self, element: &gstreamer::Element) {
+        use gstreamer::prelude::*;
+        if let Some(model) = &self.model {
+            element.set_property("model", model);
+        }
+        element.set_property("style", &self.style);
+        element.set_property("style-mix", &self.style_mix);
+        element.set_property("strength", f64::from(self.strength));
+        element.set_property("preserve-color", self.preserve_color);
+        element.set_property_from_str("device", self.device.name());
+        element.set_property("max-size", self.max_size);
+    }
+
     /// Load the model and build the stylizer these options describe.
     pub fn stylizer(&self) -> anyhow::Result<Stylizer> {
         let source = ModelSource::resolve(self.model.as_deref())?;
         let choice = StyleChoice::from_options(self.style.as_deref(), self.style_mix.as_deref())?;
         let (device, _) = device::select(self.device)?;
-        let options = StyleOptions {
-            strength: self.strength,
-            preserve_color: self.preserve_color,
-            max_size: self.max_size,
-        };
-        Ok(Stylizer::new(&source, device, &choice, options)?)
+        Ok(Stylizer::new(&source, device, &choice, self.options())?)
     }
+}
+
+/// Set by Ctrl-C (SIGINT/SIGTERM): long-running commands stop cleanly when they see it. A
+/// second Ctrl-C exits at once.
+pub fn interrupt_flag() -> &'static AtomicBool {
+    static FLAG: OnceLock<&'static AtomicBool> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let _ = ctrlc::set_handler(move || {
+            if flag.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!("\nstopping (Ctrl-C again to quit at once)");
+        });
+        flag
+    })
 }

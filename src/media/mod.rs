@@ -1,0 +1,63 @@
+//! GStreamer pipelines around the `ganstyle` element: restyling recorded clips ([`restyle`]),
+//! live sources to live outputs ([`live`]), and the containers and encoders they write
+//! ([`encode`]).
+
+pub mod camera;
+pub mod encode;
+pub mod live;
+pub mod restyle;
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+
+pub use crate::container::temp_beside;
+use crate::error::{Error, Result};
+
+/// Start GStreamer and register this build's `ganstyle` element (so the CLI runs the very
+/// element it was built with, whatever plugin copies are installed).
+pub fn init() -> Result<()> {
+    gst::init().map_err(|e| Error::Invalid(format!("GStreamer did not start: {e}")))?;
+    crate::element::register_static()
+        .map_err(|e| Error::Invalid(format!("could not register the ganstyle element: {e}")))
+}
+
+/// The Debian package that has a GStreamer element, for messages.
+fn package_of(factory: &str) -> &'static str {
+    match factory {
+        "x264enc" => "gstreamer1.0-plugins-ugly",
+        "avenc_aac" | "avenc_mpeg4" => "gstreamer1.0-libav",
+        "rtmpsink" | "rtmp2sink" | "srtsink" | "openh264enc" | "h264parse" | "mpegtsmux" => {
+            "gstreamer1.0-plugins-bad"
+        }
+        "v4l2sink" | "v4l2src" | "vp8enc" | "mp4mux" | "qtmux" | "matroskamux" | "webmmux"
+        | "flvmux" | "autovideosink" => "gstreamer1.0-plugins-good",
+        _ => "gstreamer1.0-plugins-base",
+    }
+}
+
+/// A new element from `factory`, or an error naming the missing element and its package.
+pub fn make(factory: &str) -> Result<gst::Element> {
+    gst::ElementFactory::make(factory).build().map_err(|_| {
+        Error::Invalid(format!(
+            "the GStreamer element {factory} is not installed (package {})",
+            package_of(factory)
+        ))
+    })
+}
+
+/// An error message from the bus as one line: what failed, in which element, and GStreamer's
+/// debug detail.
+pub fn bus_error(msg: &gst::Message) -> String {
+    let gst::MessageView::Error(err) = msg.view() else {
+        return "unexpected message".into();
+    };
+    let source = msg.src().map(|s| s.name().to_string()).unwrap_or_default();
+    let mut text = format!("{} (in {source})", err.error());
+    if let Some(debug) = err.debug() {
+        let debug = debug.trim();
+        if !debug.is_empty() {
+            text.push_str(&format!(": {debug}"));
+        }
+    }
+    text
+}

@@ -1,0 +1,375 @@
+//! Restyling a recorded clip: `filesrc ! parsebin`; the video stream is decoded, sent through
+//! the `ganstyle` element and encoded; the audio stream is copied into the new container as it
+//! is (or decoded and re-encoded when the container cannot take it). Everything is written to
+//! a temporary file beside the output that is renamed only on success, so a failed or
+//! interrupted run never leaves a half file under the final name.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_pbutils as gst_pbutils;
+
+use super::encode::Container;
+use super::{bus_error, make, temp_beside};
+use crate::error::{Error, Result};
+
+/// What the discoverer found in a clip.
+#[derive(Debug, Clone)]
+pub struct ClipInfo {
+    /// Frame size of the first video stream.
+    pub width: u32,
+    /// Its height.
+    pub height: u32,
+    /// Frames per second (None for variable or unknown rates).
+    pub fps: Option<f64>,
+    /// Duration.
+    pub duration: Option<gst::ClockTime>,
+    /// Whether there is an audio stream.
+    pub has_audio: bool,
+}
+
+impl ClipInfo {
+    /// Frames to expect (from duration and rate), for progress bars.
+    pub fn frames(&self) -> Option<u64> {
+        let seconds = self.duration?.nseconds() as f64 / 1e9;
+        Some((seconds * self.fps?).round() as u64)
+    }
+}
+
+fn video_error(path: &Path, reason: impl Into<String>) -> Error {
+    Error::Video {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// The file's URI, or an error naming the file when it is not there.
+pub fn file_uri(path: &Path) -> Result<String> {
+    if !path.exists() {
+        return Err(video_error(path, "not found"));
+    }
+    if !path.is_file() {
+        return Err(video_error(path, "not a file"));
+    }
+    std::fs::File::open(path).map_err(|e| video_error(path, format!("cannot be read: {e}")))?;
+    let absolute = std::fs::canonicalize(path).map_err(|e| video_error(path, e.to_string()))?;
+    gst::glib::filename_to_uri(&absolute, None)
+        .map(|u| u.to_string())
+        .map_err(|e| video_error(path, e.to_string()))
+}
+
+/// Inspect a clip with GStreamer's discoverer: an error names the file and says what is wrong
+/// (missing, unreadable, not a video GStreamer can play, no video stream).
+pub fn probe(path: &Path) -> Result<ClipInfo> {
+    let uri = file_uri(path)?;
+    super::init()?;
+    let discoverer = gst_pbutils::Discoverer::new(gst::ClockTime::from_seconds(20))
+        .map_err(|e| video_error(path, format!("GStreamer's discoverer: {e}")))?;
+    let info = discoverer
+        .discover_uri(&uri)
+        .map_err(|e| video_error(path, format!("not a clip GStreamer can play: {e}")))?;
+    let video = info.video_streams();
+    let Some(v) = video.iter().find(|v| !v.is_image()).or(video.first()) else {
+        return Err(video_error(path, "no video stream"));
+    };
+    let rate = v.framerate();
+    let fps = (rate.numer() > 0 && rate.denom() > 0)
+        .then(|| f64::from(rate.numer()) / f64::from(rate.denom()));
+    Ok(ClipInfo {
+        width: v.width(),
+        height: v.height(),
+        fps,
+        duration: info.duration(),
+        has_audio: !info.audio_streams().is_empty(),
+    })
+}
+
+/// A finished restyle.
+#[derive(Debug, Clone)]
+pub struct Restyled {
+    /// Video frames written.
+    pub frames: u64,
+    /// Whether the audio was copied (false: re-encoded, or there was none).
+    pub audio_copied: bool,
+    /// Whether the clip had audio.
+    pub has_audio: bool,
+}
+
+/// Options for one clip.
+pub struct RestyleJob<'a> {
+    /// The clip.
+    pub input: &'a Path,
+    /// Where the styled clip goes (its extension picks the container).
+    pub output: &'a Path,
+    /// Replace an existing output.
+    pub force: bool,
+    /// Sets the `ganstyle` element's properties.
+    pub configure: &'a dyn Fn(&gst::Element),
+    /// Called about ten times a second with the frames restyled so far.
+    pub progress: &'a dyn Fn(u64),
+    /// Set (by a Ctrl-C handler) to abandon the run; the output is then not written.
+    pub cancel: &'a AtomicBool,
+}
+
+/// Restyle one clip. Resolution, frame rate, frame count and timestamps are kept (the element
+/// changes frames in place).
+pub fn restyle(job: &RestyleJob) -> Result<Restyled> {
+    let RestyleJob { input, output, .. } = *job;
+    let info = probe(input)?;
+    let container = Container::from_path(output)?;
+    if output.exists() && !job.force {
+        return Err(Error::Invalid(format!(
+            "{} exists; pass --force to replace it",
+            output.display()
+        )));
+    }
+    let temp = temp_beside(output)?;
+    let built = build(input, temp.path(), container, job.configure)?;
+    let result = run(&built, job);
+    let _ = built.pipeline.set_state(gst::State::Null);
+    let frames = result?;
+    if built.audio_linked.load(Ordering::SeqCst) != info.has_audio {
+        return Err(video_error(
+            input,
+            "its audio stream could not be carried over",
+        ));
+    }
+    if job.force {
+        temp.persist(output)
+    } else {
+        temp.persist_noclobber(output)
+    }
+    .map_err(|e| Error::io(output, e.error))?;
+    Ok(Restyled {
+        frames,
+        audio_copied: built.audio_copied.load(Ordering::SeqCst),
+        has_audio: info.has_audio,
+    })
+}
+
+struct Built {
+    pipeline: gst::Pipeline,
+    frames: Arc<AtomicU64>,
+    video_linked: Arc<AtomicBool>,
+    audio_linked: Arc<AtomicBool>,
+    audio_copied: Arc<AtomicBool>,
+    input: PathBuf,
+}
+
+fn build(
+    input: &Path,
+    temp: &Path,
+    container: Container,
+    configure: &dyn Fn(&gst::Element),
+) -> Result<Built> {
+    let pipeline = gst::Pipeline::new();
+    let src = make("filesrc")?;
+    src.set_property("location", input);
+    let parse = make("parsebin")?;
+    let mux = container.muxer()?;
+    let sink = make("filesink")?;
+    sink.set_property("location", temp);
+
+    // The video chain, linked to the decoder once its pad appears.
+    let video_queue = make("queue")?;
+    let decode = make("decodebin")?;
+    let convert_in = make("videoconvert")?;
+    let ganstyle = make("ganstyle")?;
+    configure(&ganstyle);
+    let convert_out = make("videoconvert")?;
+    let mut chain = vec![convert_in.clone(), ganstyle.clone(), convert_out];
+    chain.extend(container.video_encoder(false)?);
+    chain.push(make("queue")?);
+
+    let link_error = |what: &str, e: &dyn std::fmt::Display| {
+        Error::Invalid(format!(
+            "could not build the restyle pipeline ({what}): {e}"
+        ))
+    };
+    pipeline
+        .add_many([&src, &parse, &mux, &sink, &video_queue, &decode])
+        .map_err(|e| link_error("add", &e))?;
+    pipeline
+        .add_many(&chain)
+        .map_err(|e| link_error("add", &e))?;
+    src.link(&parse).map_err(|e| link_error("source", &e))?;
+    video_queue
+        .link(&decode)
+        .map_err(|e| link_error("decoder", &e))?;
+    gst::Element::link_many(&chain).map_err(|e| link_error("video chain", &e))?;
+    let last = chain.last().expect("a chain");
+    last.link_pads(None, &mux, Some("video_%u"))
+        .map_err(|e| link_error("muxer video", &e))?;
+    mux.link(&sink).map_err(|e| link_error("file", &e))?;
+
+    let frames = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&frames);
+    ganstyle
+        .static_pad("src")
+        .expect("ganstyle has a src pad")
+        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            gst::PadProbeReturn::Ok
+        });
+
+    let convert_sink = convert_in.static_pad("sink").expect("a sink pad");
+    decode.connect_pad_added(move |_, pad| {
+        if is_kind(pad, "video/") && !convert_sink.is_linked() {
+            let _ = pad.link(&convert_sink);
+        }
+    });
+
+    let video_linked = Arc::new(AtomicBool::new(false));
+    let audio_linked = Arc::new(AtomicBool::new(false));
+    let audio_copied = Arc::new(AtomicBool::new(false));
+    let weak_pipeline = pipeline.downgrade();
+    let weak_mux = mux.downgrade();
+    let queue_sink = video_queue.static_pad("sink").expect("a sink pad");
+    let (v, a, c) = (
+        Arc::clone(&video_linked),
+        Arc::clone(&audio_linked),
+        Arc::clone(&audio_copied),
+    );
+    parse.connect_pad_added(move |_, pad| {
+        let (Some(pipeline), Some(mux)) = (weak_pipeline.upgrade(), weak_mux.upgrade()) else {
+            return;
+        };
+        let linked = if is_kind(pad, "video/") && !v.swap(true, Ordering::SeqCst) {
+            pad.link(&queue_sink).is_ok()
+        } else if is_kind(pad, "audio/") && !a.swap(true, Ordering::SeqCst) {
+            match link_audio(&pipeline, &mux, pad, container) {
+                Ok(copied) => {
+                    c.store(copied, Ordering::SeqCst);
+                    true
+                }
+                Err(err) => {
+                    gst::element_error!(mux, gst::StreamError::Encode, ("{err}"));
+                    a.store(false, Ordering::SeqCst);
+                    false
+                }
+            }
+        } else {
+            false
+        };
+        if !linked {
+            discard(&pipeline, pad); // subtitles, further streams
+        }
+    });
+
+    Ok(Built {
+        pipeline,
+        frames,
+        video_linked,
+        audio_linked,
+        audio_copied,
+        input: input.to_path_buf(),
+    })
+}
+
+fn is_kind(pad: &gst::Pad, prefix: &str) -> bool {
+    pad.current_caps()
+        .unwrap_or_else(|| pad.query_caps(None))
+        .structure(0)
+        .is_some_and(|s| s.name().starts_with(prefix))
+}
+
+/// Send a stream nowhere (an unlinked pad would stop the demuxer).
+fn discard(pipeline: &gst::Pipeline, pad: &gst::Pad) {
+    if let Ok(sink) = make("fakesink") {
+        sink.set_property("sync", false);
+        if pipeline.add(&sink).is_ok() {
+            let _ = sink.sync_state_with_parent();
+            let _ = pad.link(&sink.static_pad("sink").expect("a sink pad"));
+        }
+    }
+}
+
+/// Link the audio stream to the muxer: as it is when the muxer takes its caps, else through a
+/// decoder and the container's audio encoder. Returns whether it was copied.
+fn link_audio(
+    pipeline: &gst::Pipeline,
+    mux: &gst::Element,
+    pad: &gst::Pad,
+    container: Container,
+) -> Result<bool> {
+    let fail = |e: &dyn std::fmt::Display| Error::Invalid(format!("could not link the audio: {e}"));
+    let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+    let template = mux
+        .pad_template("audio_%u")
+        .ok_or_else(|| Error::Invalid(format!("{container:?} takes no audio")))?;
+    let queue = make("queue")?;
+    let copy = template.caps().can_intersect(&caps);
+    let mut chain = vec![queue];
+    if !copy {
+        chain.extend([
+            make("decodebin")?,
+            make("audioconvert")?,
+            make("audioresample")?,
+            container.audio_encoder()?,
+            make("queue")?,
+        ]);
+    }
+    pipeline.add_many(&chain).map_err(|e| fail(&e))?;
+    let mux_pad = mux
+        .request_pad_simple("audio_%u")
+        .ok_or_else(|| Error::Invalid("the muxer gave no audio pad".into()))?;
+    if copy {
+        chain[0]
+            .link_pads(None, mux, Some(mux_pad.name().as_str()))
+            .map_err(|e| fail(&e))?;
+    } else {
+        // queue ! decodebin ~ audioconvert ! audioresample ! encoder ! queue ! mux
+        chain[0].link(&chain[1]).map_err(|e| fail(&e))?;
+        gst::Element::link_many(&chain[2..]).map_err(|e| fail(&e))?;
+        chain[5]
+            .link_pads(None, mux, Some(mux_pad.name().as_str()))
+            .map_err(|e| fail(&e))?;
+        let convert_sink = chain[2].static_pad("sink").expect("a sink pad");
+        chain[1].connect_pad_added(move |_, pad| {
+            if is_kind(pad, "audio/") && !convert_sink.is_linked() {
+                let _ = pad.link(&convert_sink);
+            }
+        });
+    }
+    for element in &chain {
+        element.sync_state_with_parent().map_err(|e| fail(&e))?;
+    }
+    pad.link(&chain[0].static_pad("sink").expect("a sink pad"))
+        .map_err(|e| fail(&e))?;
+    Ok(copy)
+}
+
+/// Play until EOS, an error or cancellation; the frames restyled.
+fn run(built: &Built, job: &RestyleJob) -> Result<u64> {
+    let fail = |reason: String| video_error(&built.input, reason);
+    let bus = built.pipeline.bus().expect("a pipeline has a bus");
+    built.pipeline.set_state(gst::State::Playing).map_err(|_| {
+        match bus.pop_filtered(&[gst::MessageType::Error]) {
+            Some(msg) => fail(bus_error(&msg)),
+            None => fail("the pipeline did not start".into()),
+        }
+    })?;
+    loop {
+        (job.progress)(built.frames.load(Ordering::Relaxed));
+        if job.cancel.load(Ordering::SeqCst) {
+            return Err(Error::Interrupted);
+        }
+        let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) else {
+            continue;
+        };
+        match msg.view() {
+            gst::MessageView::Eos(_) => break,
+            gst::MessageView::Error(_) => return Err(fail(bus_error(&msg))),
+            _ => {}
+        }
+    }
+    let frames = built.frames.load(Ordering::Relaxed);
+    if !built.video_linked.load(Ordering::SeqCst) || frames == 0 {
+        return Err(fail("no video frames were decoded".into()));
+    }
+    (job.progress)(frames);
+    Ok(frames)
+}
