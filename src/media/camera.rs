@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use gstreamer as gst;
 use gstreamer_app as gst_app;
@@ -100,6 +101,25 @@ fn caps_for(format: &CameraFormat) -> gst::Caps {
     }
 }
 
+/// The running time at which a frame was captured: now on the pipeline clock, less the age of
+/// the frame by the driver's (wall-clock) capture timestamp when it has one. None before the
+/// pipeline has a clock.
+fn running_time_of(appsrc: &gst_app::AppSrc, captured: Option<Duration>) -> Option<gst::ClockTime> {
+    use gst::prelude::*;
+    let (clock, base) = (appsrc.clock()?, appsrc.base_time()?);
+    let now = clock.time().checked_sub(base)?;
+    let age = captured
+        .and_then(|t| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .ok()?
+                .checked_sub(t)
+        })
+        .filter(|age| *age < Duration::from_secs(1)) // a clock jump, not a real delay
+        .unwrap_or_default();
+    Some(now.saturating_sub(gst::ClockTime::from_nseconds(age.as_nanos() as u64)))
+}
+
 /// A capture thread pushing camera frames into an appsrc.
 pub struct Capture {
     /// The caps of what it pushes (set them on the appsrc).
@@ -110,7 +130,8 @@ pub struct Capture {
 }
 
 impl Capture {
-    /// Open the camera and start pushing its frames into `appsrc` (timestamped on arrival)
+    /// Open the camera and start pushing its frames into `appsrc` (timestamped with the
+    /// driver's capture time)
     /// until `stop` is set, `max_frames` were pushed, or the camera fails. Then the appsrc
     /// gets EOS, so recordings are finalized either way.
     pub fn start(
@@ -165,7 +186,13 @@ impl Capture {
                             )));
                         }
                     };
-                    let buffer = gst::Buffer::from_slice(frame.buffer().to_vec());
+                    // Timestamped with the driver's capture time, in the pipeline's running
+                    // time; frames that arrive before the pipeline runs are skipped.
+                    let Some(pts) = running_time_of(&appsrc, frame.capture_timestamp()) else {
+                        continue;
+                    };
+                    let mut buffer = gst::Buffer::from_slice(frame.buffer().to_vec());
+                    buffer.get_mut().expect("a new buffer").set_pts(pts);
                     if appsrc.push_buffer(buffer).is_err() {
                         break Ok(()); // the pipeline is shutting down
                     }

@@ -193,7 +193,6 @@ impl Live {
                 let appsrc = gst_app::AppSrc::builder()
                     .is_live(true)
                     .format(gst::Format::Time)
-                    .do_timestamp(true)
                     .max_buffers(2)
                     .leaky_type(gst_app::AppLeakyType::Downstream)
                     .build();
