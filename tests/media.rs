@@ -110,7 +110,7 @@ fn restyle_keeps_frames_duration_size_and_audio_and_changes_pixels() {
 }
 
 #[test]
-fn a_batch_with_a_corrupt_and_a_missing_clip_restyles_the_rest_and_fails() {
+fn a_batch_with_corrupt_missing_and_audio_only_clips_restyles_the_rest_and_fails() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.mp4");
     make_clip(&good, 6, false);
@@ -121,6 +121,17 @@ fn a_batch_with_a_corrupt_and_a_missing_clip_restyles_the_rest_and_fails() {
     )
     .unwrap();
     let missing = dir.path().join("missing.mp4");
+    let audio_only = dir.path().join("tone.m4a");
+    let status = std::process::Command::new("gst-launch-1.0")
+        .arg("-q")
+        .args(
+            "audiotestsrc num-buffers=20 ! audioconvert ! avenc_aac ! mp4mux ! filesink".split(' '),
+        )
+        .arg(format!("location={}", audio_only.display()))
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
     let out = dir.path().join("styled");
     ganstyle()
         .args([
@@ -128,6 +139,7 @@ fn a_batch_with_a_corrupt_and_a_missing_clip_restyles_the_rest_and_fails() {
             corrupt.to_str().unwrap(),
             good.to_str().unwrap(),
             missing.to_str().unwrap(),
+            audio_only.to_str().unwrap(),
         ])
         .args(["--out-dir", out.to_str().unwrap(), "--device", "cpu"])
         .assert()
@@ -136,7 +148,8 @@ fn a_batch_with_a_corrupt_and_a_missing_clip_restyles_the_rest_and_fails() {
             predicate::str::contains("corrupt.mp4")
                 .and(predicate::str::contains("not a clip GStreamer can play"))
                 .and(predicate::str::contains("missing.mp4: not found"))
-                .and(predicate::str::contains("2 of 3 clips failed")),
+                .and(predicate::str::contains("tone.m4a: no video stream"))
+                .and(predicate::str::contains("3 of 4 clips failed")),
         );
     assert_eq!(decode_frames(&out.join("good.mp4"), 100).unwrap().len(), 6);
     assert!(!out.join("corrupt.mp4").exists());

@@ -25,7 +25,7 @@ use crate::media::live::{Live, Output, Source};
   ganstyle live --camera 1 --resolution 1280x720 --fps 30 --model mosaic --output v4l2:/dev/video10
   ganstyle live --output rtmp://localhost/live/key     # or --output recording.mp4
   ganstyle live --output window --output take1.mp4     # several outputs at once
-  ganstyle live --source test --output out.mp4 --frames 300   # no camera needed
+  ganstyle live --source test --output out.mp4 --frames 300   # no camera needed; exactly 300 frames
   ganstyle live --source clip.mp4 --max-size 320       # a clip played as if it were a camera
 
 Keys (terminal or preview window): n / right: next style, p / left: previous style,
@@ -51,7 +51,7 @@ pub struct LiveArgs {
     /// (.mp4, .mkv, .webm, .mov). Repeat for several.
     #[arg(long, short = 'o', default_value = "window")]
     pub output: Vec<String>,
-    /// Stop after this many frames.
+    /// Stop after this many styled frames.
     #[arg(long)]
     pub frames: Option<u64>,
     /// Replace an existing recording.
@@ -335,6 +335,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<()> {
             let captured = live.counters.captured.load(Ordering::Relaxed);
             let styled = live.counters.styled.load(Ordering::Relaxed);
             let device: String = live.ganstyle.property("active-device");
+            let dropped = dropped + live.queue_dropped();
             let line = format!(
                 "capture {:.1} fps | output {:.1} fps | processing {processing_ms:.0} ms | dropped {dropped} | {device}",
                 (captured - last.1) as f64 / seconds,

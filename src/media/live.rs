@@ -102,6 +102,8 @@ pub fn check_v4l2(device: &Path) -> Result<Option<String>> {
 pub struct Counters {
     /// Frames out of the source.
     pub captured: AtomicU64,
+    /// Frames into the ganstyle element (the rest were dropped by the leaky queue).
+    pub entered: AtomicU64,
     /// Frames out of the ganstyle element.
     pub styled: AtomicU64,
 }
@@ -112,6 +114,8 @@ pub struct Live {
     pub pipeline: gst::Pipeline,
     /// The `ganstyle` element (for live property changes).
     pub ganstyle: gst::Element,
+    /// The leaky queue before it.
+    queue: gst::Element,
     /// Frame counters.
     pub counters: Arc<Counters>,
     /// The camera capture thread, for a camera source.
@@ -154,9 +158,6 @@ impl Live {
                 let src = make("videotestsrc")?;
                 src.set_property("is-live", true);
                 src.set_property_from_str("pattern", "smpte");
-                if let Some(n) = frames {
-                    src.set_property("num-buffers", n as i32);
-                }
                 let caps = caps_filter(*width, *height, Some(*fps))?;
                 let chain = vec![src, caps];
                 add_chain(&pipeline, &chain, "test source")?;
@@ -241,7 +242,7 @@ impl Live {
         let ganstyle = make("ganstyle")?;
         configure(&ganstyle);
         let tee = make("tee")?;
-        let chain = [queue, convert, ganstyle.clone(), tee.clone()];
+        let chain = [queue.clone(), convert, ganstyle.clone(), tee.clone()];
         add_chain(&pipeline, &chain, "filter")?;
         head.link(&chain[0]).map_err(link_err("filter"))?;
         let c = Arc::clone(&counters);
@@ -268,12 +269,23 @@ impl Live {
         Ok(Self {
             pipeline,
             ganstyle,
+            queue,
             counters,
             capture,
             source_description: description,
             recordings,
             stop,
         })
+    }
+
+    /// Frames the leaky queue dropped because the filter was busy (captured, not filtered,
+    /// not waiting in the queue).
+    pub fn queue_dropped(&self) -> u64 {
+        let waiting = u64::from(self.queue.property::<u32>("current-level-buffers"));
+        let c = &self.counters;
+        c.captured
+            .load(Ordering::Relaxed)
+            .saturating_sub(c.entered.load(Ordering::Relaxed) + waiting)
     }
 
     /// Ask everything to end: the camera stops and EOS goes through the pipeline, so
