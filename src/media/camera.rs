@@ -132,13 +132,12 @@ pub struct Capture {
 impl Capture {
     /// Open the camera and start pushing its frames into `appsrc` (timestamped with the
     /// driver's capture time)
-    /// until `stop` is set, `max_frames` were pushed, or the camera fails. Then the appsrc
+    /// until `stop` is set or the camera fails. Then the appsrc
     /// gets EOS, so recordings are finalized either way.
     pub fn start(
         request: CameraRequest,
         appsrc: gst_app::AppSrc,
         stop: Arc<AtomicBool>,
-        max_frames: Option<u64>,
     ) -> Result<Self> {
         let (opened_tx, opened_rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -172,9 +171,8 @@ impl Capture {
                 let format = camera.camera_format();
                 let description = format!("{} ({format})", camera.info().human_name());
                 let _ = opened_tx.send(Ok((caps_for(&format), description)));
-                let mut pushed = 0u64;
                 let result = loop {
-                    if stop.load(Ordering::SeqCst) || max_frames.is_some_and(|m| pushed >= m) {
+                    if stop.load(Ordering::SeqCst) {
                         break Ok(());
                     }
                     let frame = match camera.frame() {
@@ -196,7 +194,6 @@ impl Capture {
                     if appsrc.push_buffer(buffer).is_err() {
                         break Ok(()); // the pipeline is shutting down
                     }
-                    pushed += 1;
                 };
                 let _ = camera.stop_stream();
                 let _ = appsrc.end_of_stream();

@@ -197,7 +197,7 @@ impl Live {
                     .max_buffers(2)
                     .leaky_type(gst_app::AppLeakyType::Downstream)
                     .build();
-                let capture = Capture::start(*request, appsrc.clone(), Arc::clone(&stop), frames)?;
+                let capture = Capture::start(*request, appsrc.clone(), Arc::clone(&stop))?;
                 appsrc.set_caps(Some(&capture.caps));
                 let decode = make("decodebin")?;
                 let convert = make("videoconvert")?;
