@@ -11,18 +11,34 @@ use image::RgbImage;
 
 use crate::error::{Error, Result};
 
+/// The `file://` URI of a clip, or an error naming the file when it is missing, not a file or
+/// unreadable.
+pub fn file_uri(path: &Path) -> Result<String> {
+    let fail = |reason: String| Error::Video {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if !path.exists() {
+        return Err(fail("not found".into()));
+    }
+    if !path.is_file() {
+        return Err(fail("not a file".into()));
+    }
+    std::fs::File::open(path).map_err(|e| fail(format!("cannot be read: {e}")))?;
+    let absolute = std::fs::canonicalize(path).map_err(|e| fail(e.to_string()))?;
+    gst::glib::filename_to_uri(&absolute, None)
+        .map(|u| u.to_string())
+        .map_err(|e| fail(e.to_string()))
+}
+
 /// Decode up to `max_frames` frames of the clip at `path` (at its own size, square pixels).
 pub fn decode_frames(path: &Path, max_frames: usize) -> Result<Vec<RgbImage>> {
     let fail = |reason: String| Error::Video {
         path: path.to_path_buf(),
         reason,
     };
-    if !path.is_file() {
-        return Err(fail("not found".into()));
-    }
+    let uri = file_uri(path)?;
     gst::init().map_err(|e| fail(format!("GStreamer did not start: {e}")))?;
-    let absolute = std::fs::canonicalize(path).map_err(|e| fail(e.to_string()))?;
-    let uri = gst::glib::filename_to_uri(&absolute, None).map_err(|e| fail(e.to_string()))?;
     let description = format!(
         "uridecodebin uri=\"{uri}\" ! videoconvert ! videoscale ! video/x-raw,format=RGB,pixel-aspect-ratio=1/1 ! appsink name=sink sync=false"
     );

@@ -126,19 +126,21 @@ impl Keyboard {
                 if key.kind != KeyEventKind::Press {
                     continue;
                 }
-                let control = match key.code {
+                // Named as the preview window names keys, so both go through `control_for`.
+                let name = match key.code {
                     // Raw mode turns Ctrl-C into a key: treat it as quit.
                     KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                        Some(Control::Quit)
+                        "q".to_string()
                     }
-                    KeyCode::Char(c) => control_for(&c.to_string()),
-                    KeyCode::Right => Some(Control::NextStyle),
-                    KeyCode::Left => Some(Control::PreviousStyle),
-                    KeyCode::Up => Some(Control::Stronger),
-                    KeyCode::Down => Some(Control::Weaker),
-                    KeyCode::Esc => Some(Control::Quit),
-                    _ => None,
+                    KeyCode::Char(c) => c.to_string(),
+                    KeyCode::Right => "Right".into(),
+                    KeyCode::Left => "Left".into(),
+                    KeyCode::Up => "Up".into(),
+                    KeyCode::Down => "Down".into(),
+                    KeyCode::Esc => "Escape".into(),
+                    _ => continue,
                 };
+                let control = control_for(&name);
                 if let Some(c) = control
                     && tx.send(c).is_err()
                 {
@@ -355,20 +357,13 @@ pub fn run(args: LiveArgs) -> anyhow::Result<()> {
     }
     let frames = live.counters.styled.load(Ordering::Relaxed);
     let frames = args.frames.map_or(frames, |max| frames.min(max));
-    let written = live.finish(complete);
-    match (written, failure) {
-        (Ok(files), None) => {
-            for f in files {
-                println!("wrote {} ({frames} frames)", f.display());
-            }
-            Ok(())
-        }
-        (Ok(files), Some(reason)) => {
-            for f in files {
-                println!("wrote {} ({frames} frames)", f.display());
-            }
-            bail!("{reason}")
-        }
+    let result = live.finish(complete);
+    for f in result.iter().flatten() {
+        println!("wrote {} ({frames} frames)", f.display());
+    }
+    match (result, failure) {
+        (Ok(_), None) => Ok(()),
+        (Ok(_), Some(reason)) => bail!("{reason}"),
         (Err(err), None) => Err(err).context("live stopped"),
         (Err(err), Some(reason)) => bail!("{reason}; {err}"),
     }

@@ -81,19 +81,20 @@ struct State {
     generation: u64,
     /// The style/style-mix currently applied to the stylizer.
     applied_style: (Option<String>, Option<String>),
-    /// (input, output) of the previous frame, for `stability`, and the look it was made with.
-    previous: Option<(RgbImage, RgbImage, Look)>,
+    /// The look the previous frame was made with; None when the next frame does not follow
+    /// it (start, seek, new caps, new model). Both frame paths blend with their previous
+    /// frame for `stability` only when the look is unchanged.
+    previous_look: Option<Look>,
+    /// (input, output) of the previous frame the CPU path made.
+    previous: Option<(RgbImage, RgbImage)>,
     /// The GPU frame path, when the model runs on burn-wgpu; it keeps its own previous frame.
     gpu: Option<GpuFramePath>,
-    /// The look of the previous frame the GPU path made.
-    gpu_look: Option<Look>,
 }
 
 impl State {
     /// The next frame does not follow the previous one: no `stability` blend with it.
     fn forget_previous(&mut self) {
-        self.previous = None;
-        self.gpu_look = None;
+        self.previous_look = None;
     }
 }
 
@@ -129,25 +130,26 @@ fn load(settings: &Settings, device: Device) -> crate::Result<Stylizer> {
     )
 }
 
-/// The CPU frame path: unpack to an RGB image, stylize, stabilize against the previous frame,
-/// pack.
+/// The CPU frame path: unpack to an RGB image, stylize, stabilize against `previous` (the
+/// previous frame's input and output, when the frame `follows` it), pack.
 fn restyle_on_cpu(
-    state: &mut State,
+    stylizer: &Stylizer,
+    previous: &mut Option<(RgbImage, RgbImage)>,
     data: &mut [u8],
     geometry: &FrameGeometry,
-    look: Look,
+    follows: bool,
     stability: f32,
 ) -> crate::Result<()> {
     let input = packed::unpack(data, geometry)?;
-    let mut output = state.stylizer.stylize(&input);
-    if let Some((prev_in, prev_out, prev_look)) = &state.previous
-        && *prev_look == look
+    let mut output = stylizer.stylize(&input);
+    if let Some((prev_in, prev_out)) = previous.as_ref()
+        && follows
         && prev_in.dimensions() == input.dimensions()
     {
         stabilize(prev_in, &input, prev_out, &mut output, stability);
     }
     packed::pack(&output, data, geometry)?;
-    state.previous = (stability > 0.0).then_some((input, output, look));
+    *previous = (stability > 0.0).then_some((input, output));
     Ok(())
 }
 
@@ -266,12 +268,14 @@ impl Ganstyle {
             settings.options(),
         );
         let stability = settings.stability as f32;
+        let follows = state.previous_look.replace(look.clone()) == Some(look);
+        // Whichever path runs, the other one's previous frame is no longer the last.
         match state.gpu.as_mut() {
             Some(gpu) if GpuFramePath::accepts(&geometry, data.len()) => {
-                if state.gpu_look.as_ref() != Some(&look) {
+                state.previous = None;
+                if !follows {
                     gpu.forget_previous();
                 }
-                state.gpu_look = Some(look);
                 gpu.restyle(&state.stylizer, data, &geometry, stability)
                     .map_err(|err| {
                         gst::element_imp_error!(
@@ -282,10 +286,23 @@ impl Ganstyle {
                         gst::FlowError::Error
                     })?;
             }
-            _ => restyle_on_cpu(state, data, &geometry, look, stability).map_err(|err| {
-                gst::element_imp_error!(self, gst::StreamError::Format, ("{err}"));
-                gst::FlowError::Error
-            })?,
+            gpu => {
+                if let Some(gpu) = gpu {
+                    gpu.forget_previous();
+                }
+                restyle_on_cpu(
+                    &state.stylizer,
+                    &mut state.previous,
+                    data,
+                    &geometry,
+                    follows,
+                    stability,
+                )
+                .map_err(|err| {
+                    gst::element_imp_error!(self, gst::StreamError::Format, ("{err}"));
+                    gst::FlowError::Error
+                })?
+            }
         }
         drop(guard);
 
@@ -447,9 +464,9 @@ impl BaseTransformImpl for Ganstyle {
             stylizer,
             generation: self.generation.load(Ordering::SeqCst),
             applied_style: (settings.style, settings.style_mix),
+            previous_look: None,
             previous: None,
             gpu,
-            gpu_look: None,
         }));
         self.obj().set_passthrough(settings.strength == 0.0);
         Ok(())

@@ -12,7 +12,7 @@ use gstreamer_app as gst_app;
 
 use super::camera::{CameraRequest, Capture};
 use super::encode::Container;
-use super::{make, temp_beside};
+use super::{add_chain, link_decoded, link_err, make, temp_beside};
 use crate::error::{Error, Result};
 
 /// Where frames come from.
@@ -127,15 +127,6 @@ pub struct Live {
     stop: Arc<AtomicBool>,
 }
 
-fn link_err(what: &str) -> impl Fn(gst::glib::BoolError) -> Error + '_ {
-    move |e| Error::Invalid(format!("could not build the live pipeline ({what}): {e}"))
-}
-
-fn add_chain(pipeline: &gst::Pipeline, chain: &[gst::Element], what: &str) -> Result<()> {
-    pipeline.add_many(chain).map_err(link_err(what))?;
-    gst::Element::link_many(chain).map_err(link_err(what))
-}
-
 impl Live {
     /// Build the pipeline. `frames` limits the run to that many styled frames (then EOS).
     pub fn build(
@@ -172,21 +163,9 @@ impl Live {
                 let convert = make("videoconvert")?;
                 // Paced to the clip's timestamps, as a camera would deliver it.
                 let pace = make("clocksync")?;
-                pipeline
-                    .add_many([&src, &decode, &convert, &pace])
-                    .map_err(link_err("file source"))?;
-                src.link(&decode).map_err(link_err("file source"))?;
-                convert.link(&pace).map_err(link_err("file source"))?;
-                let convert_sink = convert.static_pad("sink").expect("a sink pad");
-                decode.connect_pad_added(move |_, pad| {
-                    let video = pad
-                        .current_caps()
-                        .and_then(|c| c.structure(0).map(|s| s.name().starts_with("video/")))
-                        .unwrap_or(false);
-                    if video && !convert_sink.is_linked() {
-                        let _ = pad.link(&convert_sink);
-                    }
-                });
+                add_chain(&pipeline, &[src, decode.clone()], "file source")?;
+                add_chain(&pipeline, &[convert.clone(), pace.clone()], "file source")?;
+                link_decoded(&decode, "video/", &convert);
                 let d = format!("{} ({}x{})", path.display(), info.width, info.height);
                 (pace, None, d, (info.width, info.height))
             }
@@ -201,17 +180,13 @@ impl Live {
                 appsrc.set_caps(Some(&capture.caps));
                 let decode = make("decodebin")?;
                 let convert = make("videoconvert")?;
-                let appsrc: gst::Element = appsrc.upcast();
-                pipeline
-                    .add_many([&appsrc, &decode, &convert])
-                    .map_err(link_err("camera source"))?;
-                appsrc.link(&decode).map_err(link_err("camera source"))?;
-                let convert_sink = convert.static_pad("sink").expect("a sink pad");
-                decode.connect_pad_added(move |_, pad| {
-                    if !convert_sink.is_linked() {
-                        let _ = pad.link(&convert_sink);
-                    }
-                });
+                add_chain(
+                    &pipeline,
+                    &[appsrc.upcast(), decode.clone()],
+                    "camera source",
+                )?;
+                pipeline.add(&convert).map_err(link_err("camera source"))?;
+                link_decoded(&decode, "video/", &convert);
                 let s = capture.caps.structure(0).expect("caps");
                 let size = (
                     s.get::<i32>("width").unwrap_or(0) as u32,

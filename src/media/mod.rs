@@ -61,3 +61,36 @@ pub fn bus_error(msg: &gst::Message) -> String {
     }
     text
 }
+
+/// An error for a pipeline that could not be assembled (`what` says which part).
+pub(crate) fn link_err(what: &str) -> impl Fn(gst::glib::BoolError) -> Error + '_ {
+    move |e| Error::Invalid(format!("could not build the pipeline ({what}): {e}"))
+}
+
+/// Add `chain` to `pipeline` and link it in order.
+pub(crate) fn add_chain(
+    pipeline: &gst::Pipeline,
+    chain: &[gst::Element],
+    what: &str,
+) -> Result<()> {
+    pipeline.add_many(chain).map_err(link_err(what))?;
+    gst::Element::link_many(chain).map_err(link_err(what))
+}
+
+/// Whether a pad carries `prefix` media (`"video/"`, `"audio/"`), by its caps.
+pub(crate) fn carries(pad: &gst::Pad, prefix: &str) -> bool {
+    pad.current_caps()
+        .unwrap_or_else(|| pad.query_caps(None))
+        .structure(0)
+        .is_some_and(|s| s.name().starts_with(prefix))
+}
+
+/// When `decodebin` exposes its first `prefix` stream, link it to `target`'s sink pad.
+pub(crate) fn link_decoded(decodebin: &gst::Element, prefix: &'static str, target: &gst::Element) {
+    let sink = target.static_pad("sink").expect("a sink pad");
+    decodebin.connect_pad_added(move |_, pad| {
+        if carries(pad, prefix) && !sink.is_linked() {
+            let _ = pad.link(&sink);
+        }
+    });
+}

@@ -13,8 +13,9 @@ use gstreamer::prelude::*;
 use gstreamer_pbutils as gst_pbutils;
 
 use super::encode::Container;
-use super::{bus_error, make, temp_beside};
+use super::{add_chain, bus_error, carries, link_decoded, link_err, make, temp_beside};
 use crate::error::{Error, Result};
+use crate::video::file_uri;
 
 /// What the discoverer found in a clip.
 #[derive(Debug, Clone)]
@@ -44,21 +45,6 @@ fn video_error(path: &Path, reason: impl Into<String>) -> Error {
         path: path.to_path_buf(),
         reason: reason.into(),
     }
-}
-
-/// The file's URI, or an error naming the file when it is not there.
-pub fn file_uri(path: &Path) -> Result<String> {
-    if !path.exists() {
-        return Err(video_error(path, "not found"));
-    }
-    if !path.is_file() {
-        return Err(video_error(path, "not a file"));
-    }
-    std::fs::File::open(path).map_err(|e| video_error(path, format!("cannot be read: {e}")))?;
-    let absolute = std::fs::canonicalize(path).map_err(|e| video_error(path, e.to_string()))?;
-    gst::glib::filename_to_uri(&absolute, None)
-        .map(|u| u.to_string())
-        .map_err(|e| video_error(path, e.to_string()))
 }
 
 /// Inspect a clip with GStreamer's discoverer: an error names the file and says what is wrong
@@ -184,26 +170,14 @@ fn build(
     chain.extend(container.video_encoder(false)?);
     chain.push(make("queue")?);
 
-    let link_error = |what: &str, e: &dyn std::fmt::Display| {
-        Error::Invalid(format!(
-            "could not build the restyle pipeline ({what}): {e}"
-        ))
-    };
-    pipeline
-        .add_many([&src, &parse, &mux, &sink, &video_queue, &decode])
-        .map_err(|e| link_error("add", &e))?;
-    pipeline
-        .add_many(&chain)
-        .map_err(|e| link_error("add", &e))?;
-    src.link(&parse).map_err(|e| link_error("source", &e))?;
-    video_queue
-        .link(&decode)
-        .map_err(|e| link_error("decoder", &e))?;
-    gst::Element::link_many(&chain).map_err(|e| link_error("video chain", &e))?;
+    add_chain(&pipeline, &[src, parse.clone()], "source")?;
+    add_chain(&pipeline, &[video_queue.clone(), decode.clone()], "decoder")?;
+    add_chain(&pipeline, &chain, "video chain")?;
+    add_chain(&pipeline, &[mux.clone(), sink], "file")?;
     let last = chain.last().expect("a chain");
     last.link_pads(None, &mux, Some("video_%u"))
-        .map_err(|e| link_error("muxer video", &e))?;
-    mux.link(&sink).map_err(|e| link_error("file", &e))?;
+        .map_err(link_err("muxer video"))?;
+    link_decoded(&decode, "video/", &convert_in);
 
     let frames = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&frames);
@@ -214,13 +188,6 @@ fn build(
             counter.fetch_add(1, Ordering::Relaxed);
             gst::PadProbeReturn::Ok
         });
-
-    let convert_sink = convert_in.static_pad("sink").expect("a sink pad");
-    decode.connect_pad_added(move |_, pad| {
-        if is_kind(pad, "video/") && !convert_sink.is_linked() {
-            let _ = pad.link(&convert_sink);
-        }
-    });
 
     let video_linked = Arc::new(AtomicBool::new(false));
     let audio_linked = Arc::new(AtomicBool::new(false));
@@ -237,9 +204,9 @@ fn build(
         let (Some(pipeline), Some(mux)) = (weak_pipeline.upgrade(), weak_mux.upgrade()) else {
             return;
         };
-        let linked = if is_kind(pad, "video/") && !v.swap(true, Ordering::SeqCst) {
+        let linked = if carries(pad, "video/") && !v.swap(true, Ordering::SeqCst) {
             pad.link(&queue_sink).is_ok()
-        } else if is_kind(pad, "audio/") && !a.swap(true, Ordering::SeqCst) {
+        } else if carries(pad, "audio/") && !a.swap(true, Ordering::SeqCst) {
             match link_audio(&pipeline, &mux, pad, container) {
                 Ok(copied) => {
                     c.store(copied, Ordering::SeqCst);
@@ -269,13 +236,6 @@ fn build(
     })
 }
 
-fn is_kind(pad: &gst::Pad, prefix: &str) -> bool {
-    pad.current_caps()
-        .unwrap_or_else(|| pad.query_caps(None))
-        .structure(0)
-        .is_some_and(|s| s.name().starts_with(prefix))
-}
-
 /// Send a stream nowhere (an unlinked pad would stop the demuxer).
 fn discard(pipeline: &gst::Pipeline, pad: &gst::Pad) {
     if let Ok(sink) = make("fakesink") {
@@ -295,50 +255,42 @@ fn link_audio(
     pad: &gst::Pad,
     container: Container,
 ) -> Result<bool> {
-    let fail = |e: &dyn std::fmt::Display| Error::Invalid(format!("could not link the audio: {e}"));
     let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
     let template = mux
         .pad_template("audio_%u")
         .ok_or_else(|| Error::Invalid(format!("{container:?} takes no audio")))?;
-    let queue = make("queue")?;
     let copy = template.caps().can_intersect(&caps);
-    let mut chain = vec![queue];
-    if !copy {
-        chain.extend([
-            make("decodebin")?,
+    // queue ! mux, or queue ! decodebin ~ audioconvert ! audioresample ! encoder ! queue ! mux
+    let queue = make("queue")?;
+    let (chains, tail) = if copy {
+        (vec![vec![queue.clone()]], queue.clone())
+    } else {
+        let decode = make("decodebin")?;
+        let encode = vec![
             make("audioconvert")?,
             make("audioresample")?,
             container.audio_encoder()?,
             make("queue")?,
-        ]);
+        ];
+        link_decoded(&decode, "audio/", &encode[0]);
+        let tail = encode[3].clone();
+        (vec![vec![queue.clone(), decode], encode], tail)
+    };
+    for chain in &chains {
+        add_chain(pipeline, chain, "audio")?;
     }
-    pipeline.add_many(&chain).map_err(|e| fail(&e))?;
     let mux_pad = mux
         .request_pad_simple("audio_%u")
         .ok_or_else(|| Error::Invalid("the muxer gave no audio pad".into()))?;
-    if copy {
-        chain[0]
-            .link_pads(None, mux, Some(mux_pad.name().as_str()))
-            .map_err(|e| fail(&e))?;
-    } else {
-        // queue ! decodebin ~ audioconvert ! audioresample ! encoder ! queue ! mux
-        chain[0].link(&chain[1]).map_err(|e| fail(&e))?;
-        gst::Element::link_many(&chain[2..]).map_err(|e| fail(&e))?;
-        chain[5]
-            .link_pads(None, mux, Some(mux_pad.name().as_str()))
-            .map_err(|e| fail(&e))?;
-        let convert_sink = chain[2].static_pad("sink").expect("a sink pad");
-        chain[1].connect_pad_added(move |_, pad| {
-            if is_kind(pad, "audio/") && !convert_sink.is_linked() {
-                let _ = pad.link(&convert_sink);
-            }
-        });
+    tail.link_pads(None, mux, Some(mux_pad.name().as_str()))
+        .map_err(link_err("audio to muxer"))?;
+    for element in chains.iter().flatten() {
+        element
+            .sync_state_with_parent()
+            .map_err(link_err("audio"))?;
     }
-    for element in &chain {
-        element.sync_state_with_parent().map_err(|e| fail(&e))?;
-    }
-    pad.link(&chain[0].static_pad("sink").expect("a sink pad"))
-        .map_err(|e| fail(&e))?;
+    pad.link(&queue.static_pad("sink").expect("a sink pad"))
+        .map_err(|e| Error::Invalid(format!("could not link the audio: {e}")))?;
     Ok(copy)
 }
 
