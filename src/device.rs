@@ -14,7 +14,7 @@ pub enum DeviceChoice {
     /// A real GPU when wgpu finds one, else the CPU.
     #[default]
     Auto,
-    /// burn's CPU backend (flex).
+    /// The CPU: ganstyle's runtime for inference (src/infer), burn flex for training.
     Cpu,
     /// burn-wgpu on the best adapter wgpu finds (a software one such as lavapipe counts).
     Gpu,

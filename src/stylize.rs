@@ -9,6 +9,7 @@ use image::RgbImage;
 
 use crate::error::{Error, Result};
 use crate::frame;
+use crate::infer::CpuGenerator;
 use crate::model::{Model, ModelSource, StyleChoice};
 
 /// How to apply a style.
@@ -50,6 +51,8 @@ pub struct Stylizer {
     model: Model,
     device: Device,
     mix: Vec<f32>,
+    /// The network compiled for the CPU runtime, when the device is the CPU.
+    cpu: Option<CpuGenerator>,
     /// How the style is applied.
     pub options: StyleOptions,
 }
@@ -62,15 +65,8 @@ impl Stylizer {
         choice: &StyleChoice,
         options: StyleOptions,
     ) -> Result<Self> {
-        options.validate()?;
         let model = source.load(&device)?;
-        let mix = model.style_mix(choice)?;
-        Ok(Self {
-            model,
-            device,
-            mix,
-            options,
-        })
+        Self::from_model(model, device, choice, options)
     }
 
     /// Wrap an already loaded model.
@@ -82,12 +78,19 @@ impl Stylizer {
     ) -> Result<Self> {
         options.validate()?;
         let mix = model.style_mix(choice)?;
+        let cpu = (device == Device::flex()).then(|| CpuGenerator::new(&model.generator));
         Ok(Self {
             model,
             device,
             mix,
+            cpu,
             options,
         })
+    }
+
+    /// Whether frames go through the CPU runtime ([`crate::infer`]) rather than burn.
+    pub fn uses_cpu_runtime(&self) -> bool {
+        self.cpu.is_some()
     }
 
     /// The model.
@@ -114,6 +117,9 @@ impl Stylizer {
 
     /// The network's output for `image` at its own size (no `max_size`, no blending).
     pub fn network(&self, image: &RgbImage) -> RgbImage {
+        if let Some(cpu) = &self.cpu {
+            return cpu.restyle(image, &self.mix, None);
+        }
         let y = self.forward(frame::image_to_tensor(image, &self.device));
         frame::tensor_to_images(y).pop().expect("one image")
     }
@@ -165,10 +171,18 @@ impl Stylizer {
         if o.strength == 0.0 {
             return image.clone();
         }
-        let x = frame::image_to_tensor(image, &self.device);
-        let styled = frame::tensor_to_images(self.styled_tensor(x))
-            .pop()
-            .expect("one image");
+        let styled = match &self.cpu {
+            Some(cpu) => {
+                let size = self.network_size(image.width(), image.height());
+                cpu.restyle(image, &self.mix, size)
+            }
+            None => {
+                let x = frame::image_to_tensor(image, &self.device);
+                frame::tensor_to_images(self.styled_tensor(x))
+                    .pop()
+                    .expect("one image")
+            }
+        };
         if o.strength == 1.0 && !o.preserve_color {
             styled
         } else {

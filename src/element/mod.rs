@@ -33,8 +33,8 @@ pub enum DeviceProperty {
         nick = "auto"
     )]
     Auto,
-    /// burn's CPU backend.
-    #[enum_value(name = "CPU: burn's flex backend", nick = "cpu")]
+    /// The CPU (ganstyle's runtime).
+    #[enum_value(name = "CPU: ganstyle's CPU runtime (src/infer)", nick = "cpu")]
     Cpu,
     /// burn-wgpu on the best adapter (a software one such as lavapipe counts).
     #[enum_value(name = "GPU: burn-wgpu on the best adapter wgpu finds", nick = "gpu")]

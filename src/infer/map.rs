@@ -1,0 +1,97 @@
+//! Feature maps, channels last, and the pool their buffers come from (so a frame allocates
+//! nothing once the first one has run).
+
+use std::sync::Mutex;
+
+/// A feature map of one image, channels last: `data[(y * width + x) * channels + c]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Map {
+    /// The values.
+    pub data: Vec<f32>,
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Values per pixel.
+    pub channels: usize,
+}
+
+impl Map {
+    /// The values of pixel `(x, y)`.
+    pub fn pixel(&self, x: usize, y: usize) -> &[f32] {
+        let start = (y * self.width + x) * self.channels;
+        &self.data[start..start + self.channels]
+    }
+
+    /// Values in one row of pixels.
+    pub fn row_len(&self) -> usize {
+        self.width * self.channels
+    }
+}
+
+/// Buffers handed back by finished maps, reused by the next ones.
+#[derive(Debug, Default)]
+pub struct Pool {
+    free: Mutex<Vec<Vec<f32>>>,
+}
+
+impl Pool {
+    /// A `width`×`height`×`channels` map on a recycled buffer when one is large enough. Its
+    /// values are unspecified (left over from earlier maps): for operations that write every
+    /// value. See [`Pool::zeroed`] for ones that accumulate.
+    pub fn map(&self, width: usize, height: usize, channels: usize) -> Map {
+        let len = width * height * channels;
+        let mut data = {
+            let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+            // The smallest buffer that fits, so large ones stay for large maps.
+            let best = free
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| b.capacity() >= len)
+                .min_by_key(|(_, b)| b.capacity())
+                .map(|(i, _)| i);
+            best.map(|i| free.swap_remove(i)).unwrap_or_default()
+        };
+        // Frames of one stream have the same sizes, so this is usually a no-op.
+        data.truncate(len);
+        data.resize(len, 0.0);
+        Map {
+            data,
+            width,
+            height,
+            channels,
+        }
+    }
+
+    /// A map of zeros.
+    pub fn zeroed(&self, width: usize, height: usize, channels: usize) -> Map {
+        let mut map = self.map(width, height, channels);
+        map.data.fill(0.0);
+        map
+    }
+
+    /// Give a map's buffer back.
+    pub fn recycle(&self, map: Map) {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        free.push(map.data);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recycled_buffers_come_back_sized_and_zeroed_on_request() {
+        let pool = Pool::default();
+        let mut a = pool.map(4, 3, 2);
+        a.data.fill(7.0);
+        let capacity = a.data.capacity();
+        pool.recycle(a);
+        let b = pool.zeroed(2, 2, 2);
+        assert_eq!(b.data.len(), 8);
+        assert!(b.data.iter().all(|v| *v == 0.0));
+        assert_eq!(b.data.capacity(), capacity, "the buffer was reused");
+        assert_eq!(b.pixel(1, 1).len(), 2);
+    }
+}

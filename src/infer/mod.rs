@@ -1,0 +1,451 @@
+//! The CPU inference runtime: the generator compiled for frame-by-frame use on the CPU.
+//!
+//! burn flex runs the network as a chain of general tensor operations (planar layout, a
+//! layout change around every convolution, padding, norm and upsampling each a full pass
+//! with a fresh buffer). This runtime runs the same weights with the same arithmetic, built for
+//! one thing:
+//! - channels-last maps throughout, buffers recycled from frame to frame ([`map`]);
+//! - convolutions as matrix products that read reflection-padded rows in place, with the
+//!   upsample and the input concatenation done by the padding copy ([`conv`]);
+//! - instance norm folded to one scale and shift per channel, with its ReLU or residual add in
+//!   the same pass, and conv biases that a norm would cancel dropped ([`norm`]);
+//! - `max-size` scaling on the same maps ([`resize`]).
+//!
+//! [`CpuGenerator::forward`] equals [`Generator::forward`] to float rounding (tested for both
+//! architectures); the element and the CLI use it whenever the model runs on the CPU.
+
+pub mod conv;
+pub mod gemm;
+pub mod map;
+pub mod norm;
+pub mod resize;
+
+use burn::nn::conv::Conv2d;
+use burn::tensor::Tensor;
+use image::RgbImage;
+use rayon::prelude::*;
+
+use crate::model::Generator;
+use crate::model::generator::padded_size;
+use crate::model::layers::{CondInstanceNorm, ConvLayer};
+use conv::Conv;
+use map::{Map, Pool};
+use norm::{Then, instance_norm};
+
+/// Values per task when converting between bytes and floats.
+const CONVERT_CHUNK: usize = 64 * 1024;
+
+/// Conditional instance norm parameters, one row per style.
+#[derive(Debug, Clone)]
+struct Norm {
+    /// `[styles][channels]`.
+    gamma: Vec<f32>,
+    /// `[styles][channels]`.
+    beta: Vec<f32>,
+    epsilon: f64,
+}
+
+impl Norm {
+    /// Scale and shift per channel for the style weights `mix`.
+    fn mixed(&self, mix: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let channels = self.gamma.len() / mix.len();
+        let blend = |rows: &[f32]| {
+            (0..channels)
+                .map(|c| {
+                    mix.iter()
+                        .enumerate()
+                        .map(|(s, m)| m * rows[s * channels + c])
+                        .sum()
+                })
+                .collect()
+        };
+        (blend(&self.gamma), blend(&self.beta))
+    }
+}
+
+/// One compiled layer: convolution, then norm and ReLU when present.
+#[derive(Debug, Clone)]
+struct Layer {
+    conv: Conv,
+    norm: Option<Norm>,
+    relu: bool,
+}
+
+/// The generator, compiled for the CPU. Holds its own buffer pool: keep one per stream.
+#[derive(Debug)]
+pub struct CpuGenerator {
+    encoder: Vec<Layer>,
+    residual: Vec<[Layer; 2]>,
+    decoder: Vec<Layer>,
+    output: Layer,
+    skip_input: bool,
+    styles: usize,
+    pool: Pool,
+}
+
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 weights")
+}
+
+/// `[cout, cin, k, k]` weights (and bias) of a full convolution as `[ky][kx][cin][cout]`.
+fn full_weights(conv: &Conv2d) -> (Vec<f32>, Vec<f32>, [usize; 4]) {
+    let [cout, cin, k, _] = conv.weight.val().dims();
+    let w = values(conv.weight.val());
+    let mut out = vec![0.0; w.len()];
+    for co in 0..cout {
+        for ci in 0..cin {
+            for ky in 0..k {
+                for kx in 0..k {
+                    out[((ky * k + kx) * cin + ci) * cout + co] =
+                        w[((co * cin + ci) * k + ky) * k + kx];
+                }
+            }
+        }
+    }
+    let bias = conv
+        .bias
+        .as_ref()
+        .map_or_else(|| vec![0.0; cout], |b| values(b.val()));
+    (out, bias, [cout, cin, k, conv.stride[0]])
+}
+
+fn compile_norm(norm: &CondInstanceNorm) -> Norm {
+    Norm {
+        gamma: values(norm.gamma.val()),
+        beta: values(norm.beta.val()),
+        epsilon: norm.epsilon,
+    }
+}
+
+fn compile(layer: &ConvLayer) -> Layer {
+    let conv = match &layer.depthwise {
+        None => {
+            let (weights, bias, [cout, cin, kernel, stride]) = full_weights(&layer.conv);
+            Conv {
+                kernel,
+                stride,
+                cin,
+                cout,
+                depthwise: None,
+                weights,
+                bias,
+            }
+        }
+        Some(depthwise) => {
+            // Depthwise [cin, 1, k, k] → taps [ky][kx][cin]; its bias goes through the
+            // pointwise weights into the layer's bias.
+            let [cin, _, k, _] = depthwise.weight.val().dims();
+            let w = values(depthwise.weight.val());
+            let mut taps = vec![0.0; w.len()];
+            for c in 0..cin {
+                for t in 0..k * k {
+                    taps[t * cin + c] = w[c * k * k + t];
+                }
+            }
+            let dw_bias = depthwise
+                .bias
+                .as_ref()
+                .map_or_else(|| vec![0.0; cin], |b| values(b.val()));
+            let (weights, mut bias, [cout, ..]) = full_weights(&layer.conv);
+            for (co, b) in bias.iter_mut().enumerate() {
+                *b += (0..cin)
+                    .map(|ci| weights[ci * cout + co] * dw_bias[ci])
+                    .sum::<f32>();
+            }
+            Conv {
+                kernel: k,
+                stride: depthwise.stride[0],
+                cin,
+                cout,
+                depthwise: Some(taps),
+                weights,
+                bias,
+            }
+        }
+    };
+    Layer {
+        conv,
+        norm: layer.norm.as_ref().map(compile_norm),
+        relu: layer.relu,
+    }
+}
+
+impl CpuGenerator {
+    /// Compile `generator`'s current weights.
+    pub fn new(generator: &Generator) -> Self {
+        Self {
+            encoder: generator.encoder.iter().map(compile).collect(),
+            residual: generator
+                .residual
+                .iter()
+                .map(|b| [compile(&b.first), compile(&b.second)])
+                .collect(),
+            decoder: generator.decoder.iter().map(compile).collect(),
+            output: compile(&generator.output),
+            skip_input: generator.skip_input,
+            styles: generator.styles,
+            pool: Pool::default(),
+        }
+    }
+
+    /// Pad, convolve, normalize (with the layer's ReLU, or adding `skip`).
+    fn layer(
+        &self,
+        layer: &Layer,
+        src: &Map,
+        upsample: bool,
+        extra: Option<&Map>,
+        skip: Option<&Map>,
+        mix: &[f32],
+    ) -> Map {
+        let mut out = layer.conv.run(src, extra, upsample, &self.pool);
+        if let Some(norm) = &layer.norm {
+            let (gamma, beta) = norm.mixed(mix);
+            let then = match (skip, layer.relu) {
+                (Some(skip), _) => Then::Add(skip),
+                (None, true) => Then::Relu,
+                (None, false) => Then::Nothing,
+            };
+            instance_norm(&mut out, &gamma, &beta, norm.epsilon, then);
+        }
+        out
+    }
+
+    /// Restyle `image` (3 channels in [0, 1], any size ≥ 1×1) with the style weights `mix`
+    /// (one per style): the same result as [`Generator::forward`].
+    pub fn forward(&self, image: &Map, mix: &[f32]) -> Map {
+        assert_eq!(image.channels, 3, "RGB input");
+        assert_eq!(mix.len(), self.styles, "one weight per style");
+        let (w, h) = (image.width, image.height);
+        let (pw, ph) = padded_size(w, h);
+        // Edge-replicated to the aligned size, scaled to [-1, 1].
+        let mut input = self.pool.map(pw, ph, 3);
+        input
+            .data
+            .par_chunks_mut(pw * 3)
+            .enumerate()
+            .for_each(|(y, row)| {
+                for (x, pixel) in row.chunks_exact_mut(3).enumerate() {
+                    let src = image.pixel(x.min(w - 1), y.min(h - 1));
+                    pixel
+                        .iter_mut()
+                        .zip(src)
+                        .for_each(|(p, s)| *p = s * 2.0 - 1.0);
+                }
+            });
+
+        let mut y: Option<Map> = None;
+        let advance = |y: &mut Option<Map>, next: Map| {
+            if let Some(old) = y.replace(next) {
+                self.pool.recycle(old);
+            }
+        };
+        for layer in &self.encoder {
+            let next = self.layer(layer, y.as_ref().unwrap_or(&input), false, None, None, mix);
+            advance(&mut y, next);
+        }
+        for [first, second] in &self.residual {
+            let x = y.as_ref().unwrap_or(&input);
+            let t = self.layer(first, x, false, None, None, mix);
+            let next = self.layer(second, &t, false, None, Some(x), mix);
+            self.pool.recycle(t);
+            advance(&mut y, next);
+        }
+        for layer in &self.decoder {
+            let x = y.as_ref().unwrap_or(&input);
+            let next = self.layer(layer, x, x.height < ph, None, None, mix);
+            advance(&mut y, next);
+        }
+        let x = y.as_ref().unwrap_or(&input);
+        let extra = self.skip_input.then_some(&input);
+        let raw = self.layer(&self.output, x, false, extra, None, mix);
+        if let Some(old) = y {
+            self.pool.recycle(old);
+        }
+        self.pool.recycle(input);
+
+        // sigmoid(2·(conv + bias)), cropped back to the input's size.
+        let mut out = self.pool.map(w, h, 3);
+        let bias = &self.output.conv.bias;
+        out.data
+            .par_chunks_mut(w * 3)
+            .enumerate()
+            .for_each(|(y, row)| {
+                let src = &raw.data[y * pw * 3..][..w * 3];
+                for (dst, src) in row.chunks_exact_mut(3).zip(src.chunks_exact(3)) {
+                    for c in 0..3 {
+                        dst[c] = 1.0 / (1.0 + (-2.0 * (src[c] + bias[c])).exp());
+                    }
+                }
+            });
+        self.pool.recycle(raw);
+        out
+    }
+
+    /// Restyle an 8-bit image. With `network_size` the network runs at that smaller size (area
+    /// average by the whole factor, then bilinear) and its output is scaled back up bicubically,
+    /// as [`crate::stylize::Stylizer::styled_tensor`] does with burn.
+    pub fn restyle(
+        &self,
+        image: &RgbImage,
+        mix: &[f32],
+        network_size: Option<(u32, u32)>,
+    ) -> RgbImage {
+        let (w, h) = (image.width() as usize, image.height() as usize);
+        let mut input = self.pool.map(w, h, 3);
+        input
+            .data
+            .par_chunks_mut(CONVERT_CHUNK)
+            .zip(image.as_raw().par_chunks(CONVERT_CHUNK))
+            .for_each(|(d, s)| {
+                d.iter_mut()
+                    .zip(s)
+                    .for_each(|(d, s)| *d = f32::from(*s) / 255.0);
+            });
+        let styled = match network_size {
+            None => self.forward(&input, mix),
+            Some((sw, sh)) => {
+                let (sw, sh) = (sw as usize, sh as usize);
+                let factor = (w / sw).min(h / sh);
+                let pooled = (factor >= 2).then(|| resize::area_down(&input, factor, &self.pool));
+                let small = resize::bilinear(pooled.as_ref().unwrap_or(&input), sw, sh, &self.pool);
+                let styled_small = self.forward(&small, mix);
+                let styled = resize::bicubic(&styled_small, w, h, &self.pool);
+                for map in [pooled, Some(small), Some(styled_small)]
+                    .into_iter()
+                    .flatten()
+                {
+                    self.pool.recycle(map);
+                }
+                styled
+            }
+        };
+        self.pool.recycle(input);
+        let mut bytes = vec![0u8; styled.data.len()];
+        bytes
+            .par_chunks_mut(CONVERT_CHUNK)
+            .zip(styled.data.par_chunks(CONVERT_CHUNK))
+            .for_each(|(d, s)| {
+                d.iter_mut()
+                    .zip(s)
+                    .for_each(|(d, s)| *d = crate::frame::to_u8(*s));
+            });
+        self.pool.recycle(styled);
+        RgbImage::from_raw(w as u32, h as u32, bytes).expect("w*h*3 bytes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Device, Distribution, TensorData};
+
+    use super::*;
+    use crate::model::{Arch, GeneratorConfig};
+
+    /// Randomize every parameter (norm scales and shifts included, which start as 1 and 0).
+    fn randomized(arch: Arch, styles: usize) -> Generator {
+        use burn::module::{Module, ModuleMapper, Param};
+        struct Jitter;
+        impl ModuleMapper for Jitter {
+            fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+                let (id, tensor, mapper) = param.consume();
+                let shape = tensor.shape();
+                let noise =
+                    Tensor::random(shape, Distribution::Uniform(-0.2, 0.2), &tensor.device());
+                Param::from_mapped_value(id, tensor + noise, mapper)
+            }
+        }
+        GeneratorConfig::new(arch, styles)
+            .init(&Device::flex())
+            .map(&mut Jitter)
+    }
+
+    fn image(width: usize, height: usize) -> Map {
+        Map {
+            data: (0..width * height * 3)
+                .map(|i| ((i * 7919 + (i / 3) * 31) % 256) as f32 / 255.0)
+                .collect(),
+            width,
+            height,
+            channels: 3,
+        }
+    }
+
+    fn burn_forward(generator: &Generator, image: &Map, mix: &[f32]) -> Map {
+        let device = Device::flex();
+        let (w, h) = (image.width, image.height);
+        let n = w * h;
+        let mut planar = vec![0.0; 3 * n];
+        for i in 0..n {
+            for c in 0..3 {
+                planar[c * n + i] = image.data[i * 3 + c];
+            }
+        }
+        let x = Tensor::from_data(TensorData::new(planar, [1, 3, h, w]), &device);
+        let mix_t = Tensor::from_data(TensorData::new(mix.to_vec(), [1, mix.len()]), &device);
+        let y: Vec<f32> = values(generator.forward(x, mix_t));
+        let mut data = vec![0.0; 3 * n];
+        for i in 0..n {
+            for c in 0..3 {
+                data[i * 3 + c] = y[c * n + i];
+            }
+        }
+        Map {
+            data,
+            width: w,
+            height: h,
+            channels: 3,
+        }
+    }
+
+    #[test]
+    fn both_architectures_match_burns_forward() {
+        for (arch, styles, mix, sizes) in [
+            (
+                Arch::Fast,
+                2,
+                vec![0.3, 0.7],
+                vec![(40, 24), (19, 13), (1, 1)],
+            ),
+            (Arch::Johnson, 1, vec![1.0], vec![(24, 16)]),
+        ] {
+            let generator = randomized(arch, styles);
+            let runtime = CpuGenerator::new(&generator);
+            for (w, h) in sizes {
+                let input = image(w, h);
+                let want = burn_forward(&generator, &input, &mix);
+                // Twice: the second run reuses the first one's buffers.
+                for run in 0..2 {
+                    let got = runtime.forward(&input, &mix);
+                    assert_eq!((got.width, got.height), (w, h));
+                    let worst = got
+                        .data
+                        .iter()
+                        .zip(&want.data)
+                        .map(|(a, b)| (a - b).abs())
+                        .fold(0.0, f32::max);
+                    assert!(worst < 2e-4, "{arch:?} {w}x{h} run {run}: off by {worst}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn style_weights_change_the_result() {
+        let generator = randomized(Arch::Fast, 2);
+        let runtime = CpuGenerator::new(&generator);
+        let input = image(16, 16);
+        let a = runtime.forward(&input, &[1.0, 0.0]);
+        let b = runtime.forward(&input, &[0.0, 1.0]);
+        let differ = a
+            .data
+            .iter()
+            .zip(&b.data)
+            .filter(|(a, b)| (*a - *b).abs() > 1e-3)
+            .count();
+        assert!(differ > 100, "{differ} values differ");
+    }
+}
