@@ -1,30 +1,57 @@
-//! The generator's forward pass alone, per architecture and frame size, on burn's CPU backend
-//! (flex). `cargo bench --bench generator`
+//! The generator's forward pass alone, per architecture, backend and frame size: ganstyle's CPU
+//! runtime, burn flex, and (with `GANSTYLE_BENCH_GPU=1`, on a machine with a hardware GPU)
+//! burn-wgpu. Throughput is in frames ("elem/s").
+//!
+//! `cargo bench --bench generator` (filter: `cargo bench --bench generator -- fast/runtime`)
 
-use burn::tensor::{Device, Tensor};
+use std::time::Duration;
+
+use burn::tensor::{Device, Tensor, TensorData};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ganstyle::infer::CpuGenerator;
 use ganstyle::model::{Arch, GeneratorConfig};
+use ganstyle::speed::test_image;
+
+const SIZES: [(usize, usize); 3] = [(256, 256), (640, 480), (1280, 720)];
+
+fn planar(width: usize, height: usize, device: &Device) -> Tensor<4> {
+    let image = test_image(width, height);
+    let n = width * height;
+    let mut data = vec![0.0; 3 * n];
+    for i in 0..n {
+        for c in 0..3 {
+            data[c * n + i] = image.data[i * 3 + c];
+        }
+    }
+    Tensor::from_data(TensorData::new(data, [1, 3, height, width]), device)
+}
 
 fn forward(c: &mut Criterion) {
-    let device = Device::flex();
-    let mut group = c.benchmark_group("generator_forward_cpu");
+    let mut group = c.benchmark_group("generator");
     group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
     group.throughput(Throughput::Elements(1));
+    let mut devices = vec![("flex", Device::flex())];
+    if std::env::var_os("GANSTYLE_BENCH_GPU").is_some() {
+        let (device, _) = ganstyle::device::gpu().expect("GANSTYLE_BENCH_GPU set but no GPU");
+        devices.push(("wgpu", device));
+    }
     for arch in [Arch::Fast, Arch::Johnson] {
-        let generator = GeneratorConfig::new(arch, 1).init(&device);
-        let sizes: &[(usize, usize)] = match arch {
-            Arch::Fast => &[(320, 240), (640, 480), (1280, 720)],
-            Arch::Johnson => &[(320, 240), (640, 480)],
-        };
-        for &(w, h) in sizes {
-            let x = Tensor::<4>::ones([1, 3, h, w], &device) * 0.5;
-            let mix = Tensor::<2>::ones([1, 1], &device);
-            group.bench_function(format!("{}/{w}x{h}", arch.name()), |b| {
-                b.iter(|| {
-                    let y = generator.forward(x.clone(), mix.clone());
-                    y.into_data()
-                })
+        let flex = GeneratorConfig::new(arch, 1).init(&Device::flex());
+        let runtime = CpuGenerator::new(&flex);
+        for (w, h) in SIZES {
+            let image = test_image(w, h);
+            group.bench_function(format!("{}/runtime/{w}x{h}", arch.name()), |b| {
+                b.iter(|| runtime.forward(&image, &[1.0]))
             });
+            for (name, device) in &devices {
+                let generator = GeneratorConfig::new(arch, 1).init(device);
+                let x = planar(w, h, device);
+                let mix = Tensor::<2>::ones([1, 1], device);
+                group.bench_function(format!("{}/{name}/{w}x{h}", arch.name()), |b| {
+                    b.iter(|| generator.forward(x.clone(), mix.clone()).into_data())
+                });
+            }
         }
     }
     group.finish();

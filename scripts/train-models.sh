@@ -13,8 +13,8 @@ cargo build --quiet --bin ganstyle
 bin="$CARGO_TARGET_DIR/debug/ganstyle"
 mkdir -p out/ablation out/train-logs
 
-# Settings shared by every shipped model (CPU, fast architecture).
-common=(--arch fast --size 96 --batch 2 --device cpu --checkpoint-every 100 --sample-every 300)
+# Settings shared by every shipped model (CPU; the fast architecture unless ARCH says otherwise).
+common=(--size 96 --batch 2 --device cpu --checkpoint-every 100 --sample-every 300)
 
 run() { # NAME OUT_FILE ARGS...
     local name=$1 out=$2; shift 2
@@ -26,7 +26,7 @@ run() { # NAME OUT_FILE ARGS...
         "$bin" train --resume "$ckpt" --device cpu >>"$log" 2>&1
     else
         echo "$name: training (log: $log)"
-        "$bin" train --out "$out" "$@" "${common[@]}" >"$log" 2>&1
+        "$bin" train --out "$out" "$@" --arch "${ARCH:-fast}" "${common[@]}" >"$log" 2>&1
     fi
     rm -f "$ckpt"   # finished: the model file holds everything the checkpoint did
     tail -n 1 "$log"
@@ -50,3 +50,6 @@ run ink-hatching-t0 out/ablation/ink-hatching-t0.gsm --style pattern:ink-hatchin
 duo=(--style pattern:pointillism --style pattern:swirls --steps 1600 "${strong[@]}")
 run duo models/duo.gsm "${duo[@]}" --temporal-weight 5
 run duo-t0 out/ablation/duo-t0.gsm "${duo[@]}" --temporal-weight 0
+# The johnson architecture on mosaic's exact settings: the quality reference for the fast
+# architecture (models/README.md, "fast against johnson").
+ARCH=johnson run mosaic-johnson models/mosaic-johnson.gsm --style pattern:mosaic --steps 1500

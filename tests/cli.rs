@@ -201,3 +201,52 @@ fn bad_input_gets_a_clear_error_and_a_nonzero_exit() {
         .failure()
         .stderr(predicate::str::contains("no images"));
 }
+
+#[test]
+fn bench_reports_speed_against_the_ceiling_and_refuses_bad_sizes() {
+    let output = ganstyle()
+        .args([
+            "bench", "--arch", "fast", "--size", "64x48", "--size", "40x30",
+        ])
+        .args(["--seconds", "0.2", "--element-frames", "3"])
+        .env(
+            "GST_REGISTRY",
+            tempfile::tempdir().unwrap().path().join("registry.bin"),
+        )
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(output).unwrap();
+    assert!(text.contains("untrained fast"), "{text}");
+    let ceiling: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ceiling: "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no ceiling line in {text}"));
+    assert!(ceiling > 0.1, "{text}");
+    for size in ["64x48", "40x30"] {
+        let row: Vec<&str> = text
+            .lines()
+            .find(|l| l.starts_with(size))
+            .unwrap_or_else(|| panic!("no {size} row in {text}"))
+            .split_whitespace()
+            .collect();
+        // frame, network size, ms/frame, fps, GFLOP/frame, GFLOP/s, share, |, element ms, fps, overhead
+        let ms: f64 = row[2].parse().unwrap();
+        let fps: f64 = row[3].parse().unwrap();
+        assert!(
+            ms > 0.0 && (fps * ms / 1000.0 - 1.0).abs() < 0.05,
+            "{row:?}"
+        );
+        let element_ms: f64 = row[8].parse().unwrap();
+        assert!(element_ms > 0.0, "{row:?}");
+    }
+    ganstyle()
+        .args(["bench", "--size", "640"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("not WxH"));
+}

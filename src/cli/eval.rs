@@ -2,10 +2,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::bail;
 use clap::Args;
 
-use super::StyleArgs;
+use super::{StyleArgs, parse_size};
 use crate::eval;
 use crate::train::data::load_image;
 use crate::train::loss_net::LossNetwork;
@@ -38,16 +37,6 @@ pub struct EvalArgs {
     /// Frame size for the speed figure, WxH.
     #[arg(long, default_value = "640x480")]
     pub speed_size: String,
-}
-
-fn parse_size(s: &str) -> anyhow::Result<(u32, u32)> {
-    let parsed = s
-        .split_once('x')
-        .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)));
-    match parsed {
-        Some((w, h)) if w > 0 && h > 0 => Ok((w, h)),
-        _ => bail!("size {s:?} is not WxH (e.g. 640x480)"),
-    }
 }
 
 /// Run the subcommand.

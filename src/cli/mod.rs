@@ -1,5 +1,6 @@
 //! The command-line interface: one module per subcommand, shared option groups here.
 
+mod bench;
 mod devices;
 mod eval;
 mod image;
@@ -47,6 +48,8 @@ pub enum Command {
     Info(info::InfoArgs),
     /// Write one of the built-in procedural style images (mosaic, ink-hatching, pointillism, swirls).
     Pattern(pattern::PatternArgs),
+    /// Measure speed: ms/frame, fps, GFLOP/s against this machine's matrix-product ceiling.
+    Bench(bench::BenchArgs),
 }
 
 /// Run a parsed command line.
@@ -60,6 +63,18 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => eval::run(args),
         Command::Info(args) => info::run(args),
         Command::Pattern(args) => pattern::run(args),
+        Command::Bench(args) => bench::run(args),
+    }
+}
+
+/// A frame size typed as `WxH`.
+pub(crate) fn parse_size(s: &str) -> anyhow::Result<(u32, u32)> {
+    let parsed = s
+        .split_once('x')
+        .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)));
+    match parsed {
+        Some((w, h)) if w > 0 && h > 0 => Ok((w, h)),
+        _ => anyhow::bail!("size {s:?} is not WxH (e.g. 640x480)"),
     }
 }
 

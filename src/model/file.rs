@@ -67,6 +67,23 @@ pub struct Model {
 }
 
 impl Model {
+    /// A one-style model of `arch` with freshly initialized (untrained) weights: for speed
+    /// measurements, which do not depend on the weights.
+    pub fn untrained(arch: super::Arch, device: &Device) -> Self {
+        let config = GeneratorConfig::new(arch, 1);
+        Self {
+            meta: ModelMeta {
+                format_version: META_VERSION,
+                generator: config.clone(),
+                style_names: vec!["untrained".into()],
+                written_by: format!("ganstyle {} (untrained)", env!("CARGO_PKG_VERSION")),
+                training: TrainingInfo::default(),
+            },
+            generator: config.init(device),
+            style_images: vec![RgbImage::new(8, 8)],
+        }
+    }
+
     /// Serialize to the bytes of a model file.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         Ok(container(self)?.to_bytes())

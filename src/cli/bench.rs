@@ -1,0 +1,197 @@
+//! `ganstyle bench`: how fast a model runs here, the network alone and through the element,
+//! against the matrix-product ceiling this machine reaches.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+
+use super::parse_size;
+use crate::device::{self, DeviceChoice};
+use crate::infer::{CpuGenerator, gemm};
+use crate::model::{Arch, Model, ModelSource, StyleChoice};
+use crate::speed::{self, ElementRun, Engine};
+
+/// What runs the network on the CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// ganstyle's CPU runtime (what the element and the CLI use on the CPU).
+    Runtime,
+    /// burn's own CPU backend (flex), for comparison.
+    Burn,
+}
+
+/// Measure ms/frame, fps, GFLOP/s and the share of this machine's matrix-product ceiling.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  ganstyle bench                                  # the default model at 640x480 on the CPU
+  ganstyle bench --arch johnson --size 640x480 --size 1280x720
+  ganstyle bench --arch fast --backend burn       # burn flex instead of the runtime
+  ganstyle bench --model duo --device gpu --size 1920x1080
+
+GFLOP counts the convolutions' multiply-adds (2 FLOP each) at the size the network runs at.
+The ceiling is the best of three 2048x2048x2048 f32 matrix products on all threads, measured
+first in the same run (same kernels as the network's: the gemm crate). The element figure is
+videotestsrc ! ganstyle ! fakesink as fast as it runs, per frame after a warm-up; its overhead
+is the share of that time not spent in the network.")]
+pub struct BenchArgs {
+    /// Model file or shipped name (default: the embedded default model).
+    #[arg(long, short = 'm', conflicts_with = "arch")]
+    pub model: Option<String>,
+    /// An untrained model of this architecture instead (speed does not depend on the weights).
+    #[arg(long, value_enum)]
+    pub arch: Option<Arch>,
+    /// Frame size, WxH; repeat for several.
+    #[arg(long = "size", value_parser = parse_size, default_value = "640x480")]
+    pub sizes: Vec<(u32, u32)>,
+    /// Where the network runs.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    pub device: DeviceChoice,
+    /// What runs the network on the CPU.
+    #[arg(long, value_enum, default_value_t = Backend::Runtime)]
+    pub backend: Backend,
+    /// Longest side the network runs at (as the element's max-size; 0 = native).
+    #[arg(long, default_value_t = 0)]
+    pub max_size: u32,
+    /// Seconds to time the network at each size (at least 3 frames).
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    /// Frames timed through the element (0 skips the element).
+    #[arg(long, default_value_t = 60)]
+    pub element_frames: u32,
+}
+
+/// The size the network runs at for a `w`×`h` frame with `max_size` (as the element does).
+fn network_size(w: u32, h: u32, max_size: u32) -> (u32, u32) {
+    let longest = w.max(h);
+    if max_size == 0 || longest <= max_size {
+        return (w, h);
+    }
+    let scale = max_size as f32 / longest as f32;
+    (
+        ((w as f32 * scale).round() as u32).max(1),
+        ((h as f32 * scale).round() as u32).max(1),
+    )
+}
+
+/// Run the subcommand.
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if !(args.seconds > 0.0) {
+        bail!("--seconds must be positive");
+    }
+    let (device, device_name) = device::select(args.device)?;
+    let on_cpu = device == burn::tensor::Device::flex();
+    // The runtime is CPU-only: on a GPU, burn-wgpu runs the network.
+    let backend = if on_cpu { args.backend } else { Backend::Burn };
+
+    // The model: a file or shipped name, or an untrained one of an architecture (saved to a
+    // temporary file for the element).
+    let temp = tempfile::tempdir().context("temporary folder for the bench model")?;
+    let (model, element_model, label) = match args.arch {
+        Some(arch) => {
+            let model = Model::untrained(arch, &device);
+            let path = temp.path().join(format!("{}.gsm", arch.name()));
+            model.save(&path)?;
+            (
+                model,
+                path.display().to_string(),
+                format!("untrained {}", arch.name()),
+            )
+        }
+        None => {
+            let source = ModelSource::resolve(args.model.as_deref())?;
+            let model = source.load(&device)?;
+            let spec = args.model.clone().unwrap_or_else(|| "default".into());
+            (model, spec, source.describe())
+        }
+    };
+    let config = model.meta.generator.clone();
+    let mix = model.style_mix(&StyleChoice::Default)?;
+    let runtime = (backend == Backend::Runtime).then(|| CpuGenerator::new(&model.generator));
+    let engine = match &runtime {
+        Some(runtime) => Engine::Runtime(runtime),
+        None => Engine::Burn(&model.generator, &device),
+    };
+
+    let threads = rayon::current_num_threads();
+    println!(
+        "model:   {label} ({} architecture, {} parameters)",
+        config.arch.name(),
+        model.generator.parameter_count()
+    );
+    println!(
+        "device:  {device_name}, {} ({threads} CPU threads)",
+        match backend {
+            Backend::Runtime => "ganstyle CPU runtime",
+            Backend::Burn if on_cpu => "burn flex",
+            Backend::Burn => "burn wgpu",
+        }
+    );
+    let ceiling = gemm::ceiling_gflops(2048, 3);
+    println!(
+        "ceiling: {ceiling:.1} GFLOP/s (2048³ f32 matrix product, {threads} threads, best of 3)"
+    );
+    println!();
+    println!(
+        "{:<11} {:<11} {:>9} {:>7} {:>11} {:>8} {:>8} | {:>13} {:>7} {:>9}",
+        "frame",
+        "network at",
+        "ms/frame",
+        "fps",
+        "GFLOP/frame",
+        "GFLOP/s",
+        "ceiling",
+        "element ms",
+        "fps",
+        "overhead"
+    );
+    let warmup = if on_cpu { 2 } else { 5 };
+    for &(w, h) in &args.sizes {
+        let (nw, nh) = network_size(w, h, args.max_size);
+        let timing = speed::network(
+            &engine,
+            nw as usize,
+            nh as usize,
+            &mix,
+            warmup,
+            Duration::from_secs_f64(args.seconds),
+        );
+        let gflop = 2.0 * config.macs(nw as usize, nh as usize) as f64 / 1e9;
+        let gflops = gflop / timing.median.as_secs_f64();
+        let element = if args.element_frames == 0 {
+            None
+        } else {
+            Some(speed::element(&ElementRun {
+                model: element_model.clone(),
+                device: args.device.name().into(),
+                width: w,
+                height: h,
+                max_size: args.max_size,
+                warmup: warmup as u32 + 1,
+                frames: args.element_frames,
+            })?)
+        };
+        let element_columns = match &element {
+            // The element on the CPU always uses the runtime: compare against the runtime.
+            Some(e) if backend == Backend::Runtime || !on_cpu => format!(
+                "{:>13.1} {:>7.1} {:>8.1}%",
+                e.ms(),
+                e.fps(),
+                100.0 * (e.ms() - timing.ms()) / e.ms()
+            ),
+            Some(e) => format!("{:>13.1} {:>7.1} {:>9}", e.ms(), e.fps(), "-"),
+            None => format!("{:>13} {:>7} {:>9}", "-", "-", "-"),
+        };
+        println!(
+            "{:<11} {:<11} {:>9.1} {:>7.1} {:>11.2} {:>8.1} {:>7.0}% | {element_columns}",
+            format!("{w}x{h}"),
+            format!("{nw}x{nh}"),
+            timing.ms(),
+            timing.fps(),
+            gflop,
+            gflops,
+            100.0 * gflops / ceiling,
+        );
+    }
+    Ok(())
+}
