@@ -404,12 +404,7 @@ mod tests {
                 (got.width, got.height, got.channels),
                 (want.width, want.height, cout)
             );
-            let worst = got
-                .data
-                .iter()
-                .zip(&want.data)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0, f32::max);
+            let worst = got.max_difference(&want);
             assert!(
                 worst < 1e-4,
                 "k{k} s{s} {cin}->{cout} sep {sep}: off by {worst}"
@@ -433,12 +428,7 @@ mod tests {
             let fused = conv.run(&src, None, true, &pool);
             let plain = conv.run(&big, None, false, &pool);
             assert_eq!((fused.width, fused.height), (10, 8));
-            let worst = fused
-                .data
-                .iter()
-                .zip(&plain.data)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0, f32::max);
+            let worst = fused.max_difference(&plain);
             assert!(worst < 1e-5, "separable {separable}: off by {worst}");
         }
     }

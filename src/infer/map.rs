@@ -27,6 +27,17 @@ impl Map {
     pub fn row_len(&self) -> usize {
         self.width * self.channels
     }
+
+    /// The largest absolute difference between two maps' values (for tests).
+    #[cfg(test)]
+    pub(crate) fn max_difference(&self, other: &Map) -> f32 {
+        assert_eq!(self.data.len(), other.data.len(), "map sizes differ");
+        self.data
+            .iter()
+            .zip(&other.data)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max)
+    }
 }
 
 /// Buffers handed back by finished maps, reused by the next ones.

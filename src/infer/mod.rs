@@ -421,12 +421,7 @@ mod tests {
                 for run in 0..2 {
                     let got = runtime.forward(&input, &mix);
                     assert_eq!((got.width, got.height), (w, h));
-                    let worst = got
-                        .data
-                        .iter()
-                        .zip(&want.data)
-                        .map(|(a, b)| (a - b).abs())
-                        .fold(0.0, f32::max);
+                    let worst = got.max_difference(&want);
                     assert!(worst < 2e-4, "{arch:?} {w}x{h} run {run}: off by {worst}");
                 }
             }
