@@ -6,25 +6,13 @@
 
 use std::time::Duration;
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ganstyle::infer::CpuGenerator;
 use ganstyle::model::{Arch, GeneratorConfig};
 use ganstyle::speed::test_image;
 
 const SIZES: [(usize, usize); 3] = [(256, 256), (640, 480), (1280, 720)];
-
-fn planar(width: usize, height: usize, device: &Device) -> Tensor<4> {
-    let image = test_image(width, height);
-    let n = width * height;
-    let mut data = vec![0.0; 3 * n];
-    for i in 0..n {
-        for c in 0..3 {
-            data[c * n + i] = image.data[i * 3 + c];
-        }
-    }
-    Tensor::from_data(TensorData::new(data, [1, 3, height, width]), device)
-}
 
 fn forward(c: &mut Criterion) {
     let mut group = c.benchmark_group("generator");
@@ -46,7 +34,7 @@ fn forward(c: &mut Criterion) {
             });
             for (name, device) in &devices {
                 let generator = GeneratorConfig::new(arch, 1).init(device);
-                let x = planar(w, h, device);
+                let x = test_image(w, h).to_tensor(device);
                 let mix = Tensor::<2>::ones([1, 1], device);
                 group.bench_function(format!("{}/{name}/{w}x{h}", arch.name()), |b| {
                     b.iter(|| generator.forward(x.clone(), mix.clone()).into_data())

@@ -108,14 +108,7 @@ pub fn network(
             std::hint::black_box(runtime.forward(&image, mix));
         }),
         Engine::Burn(generator, device) => {
-            let n = width * height;
-            let mut planar = vec![0.0; 3 * n];
-            for i in 0..n {
-                for c in 0..3 {
-                    planar[c * n + i] = image.data[i * 3 + c];
-                }
-            }
-            let x = Tensor::<4>::from_data(TensorData::new(planar, [1, 3, height, width]), *device);
+            let x = image.to_tensor(device);
             let mix =
                 Tensor::<2>::from_data(TensorData::new(mix.to_vec(), [1, mix.len()]), *device);
             time_frames(warmup, 3, min_time, || {

@@ -46,6 +46,19 @@ impl StyleOptions {
     }
 }
 
+/// The size the network runs at for a `w`×`h` frame when `max_size` (the longest side, 0 = no
+/// limit) makes it smaller; `None` when the frame is run at its own size.
+pub fn network_size(w: u32, h: u32, max_size: u32) -> Option<(u32, u32)> {
+    let longest = w.max(h);
+    (max_size > 0 && longest > max_size).then(|| {
+        let scale = max_size as f32 / longest as f32;
+        (
+            ((w as f32 * scale).round() as u32).max(1),
+            ((h as f32 * scale).round() as u32).max(1),
+        )
+    })
+}
+
 /// A model loaded on a device, ready to restyle frames.
 pub struct Stylizer {
     model: Model,
@@ -154,15 +167,7 @@ impl Stylizer {
 
     /// The size the network runs at for a `w`×`h` frame, when `max_size` makes it smaller.
     fn network_size(&self, w: u32, h: u32) -> Option<(u32, u32)> {
-        let max = self.options.max_size;
-        let longest = w.max(h);
-        (max > 0 && longest > max).then(|| {
-            let scale = max as f32 / longest as f32;
-            (
-                ((w as f32 * scale).round() as u32).max(1),
-                ((h as f32 * scale).round() as u32).max(1),
-            )
-        })
+        network_size(w, h, self.options.max_size)
     }
 
     /// Restyle one image with the current options.

@@ -11,6 +11,7 @@ use crate::device::{self, DeviceChoice};
 use crate::infer::{CpuGenerator, gemm};
 use crate::model::{Arch, Model, ModelSource, StyleChoice};
 use crate::speed::{self, ElementRun, Engine};
+use crate::stylize::network_size;
 
 /// What runs the network on the CPU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -59,19 +60,6 @@ pub struct BenchArgs {
     /// Frames timed through the element (0 skips the element).
     #[arg(long, default_value_t = 60)]
     pub element_frames: u32,
-}
-
-/// The size the network runs at for a `w`×`h` frame with `max_size` (as the element does).
-fn network_size(w: u32, h: u32, max_size: u32) -> (u32, u32) {
-    let longest = w.max(h);
-    if max_size == 0 || longest <= max_size {
-        return (w, h);
-    }
-    let scale = max_size as f32 / longest as f32;
-    (
-        ((w as f32 * scale).round() as u32).max(1),
-        ((h as f32 * scale).round() as u32).max(1),
-    )
 }
 
 /// Run the subcommand.
@@ -147,7 +135,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     );
     let warmup = if on_cpu { 2 } else { 5 };
     for &(w, h) in &args.sizes {
-        let (nw, nh) = network_size(w, h, args.max_size);
+        let (nw, nh) = network_size(w, h, args.max_size).unwrap_or((w, h));
         let timing = speed::network(
             &engine,
             nw as usize,

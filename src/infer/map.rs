@@ -3,6 +3,8 @@
 
 use std::sync::Mutex;
 
+use burn::tensor::{Device, Tensor, TensorData};
+
 /// A feature map of one image, channels last: `data[(y * width + x) * channels + c]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Map {
@@ -26,6 +28,44 @@ impl Map {
     /// Values in one row of pixels.
     pub fn row_len(&self) -> usize {
         self.width * self.channels
+    }
+
+    /// As a planar `[1, channels, height, width]` tensor on `device` (burn's layout).
+    pub fn to_tensor(&self, device: &Device) -> Tensor<4> {
+        let (n, c) = (self.width * self.height, self.channels);
+        let mut planar = vec![0.0; c * n];
+        for (i, pixel) in self.data.chunks_exact(c).enumerate() {
+            for (ch, v) in pixel.iter().enumerate() {
+                planar[ch * n + i] = *v;
+            }
+        }
+        Tensor::from_data(
+            TensorData::new(planar, [1, c, self.height, self.width]),
+            device,
+        )
+    }
+
+    /// The first image of a planar `[n, channels, height, width]` tensor.
+    pub fn from_tensor(tensor: Tensor<4>) -> Self {
+        let [_, c, h, w] = tensor.dims();
+        let planar: Vec<f32> = tensor
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .expect("f32 tensor data");
+        let n = w * h;
+        let mut data = vec![0.0; c * n];
+        for (i, pixel) in data.chunks_exact_mut(c).enumerate() {
+            for (ch, v) in pixel.iter_mut().enumerate() {
+                *v = planar[ch * n + i];
+            }
+        }
+        Self {
+            data,
+            width: w,
+            height: h,
+            channels: c,
+        }
     }
 
     /// The largest absolute difference between two maps' values (for tests).
@@ -91,6 +131,22 @@ impl Pool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tensor_round_trip_is_exact_and_planar() {
+        let map = Map {
+            data: (0..2 * 3 * 4).map(|i| i as f32).collect(),
+            width: 3,
+            height: 2,
+            channels: 4,
+        };
+        let tensor = map.to_tensor(&Device::flex());
+        assert_eq!(tensor.dims(), [1, 4, 2, 3]);
+        // Channel 1 of pixel (2, 1) (index 5) sits at plane 1, position 5.
+        let planar: Vec<f32> = tensor.clone().into_data().try_to_vec().unwrap();
+        assert_eq!(planar[6 + 5], map.pixel(2, 1)[1]);
+        assert_eq!(Map::from_tensor(tensor), map);
+    }
 
     #[test]
     fn recycled_buffers_come_back_sized_and_zeroed_on_request() {

@@ -376,29 +376,8 @@ mod tests {
 
     fn burn_forward(generator: &Generator, image: &Map, mix: &[f32]) -> Map {
         let device = Device::flex();
-        let (w, h) = (image.width, image.height);
-        let n = w * h;
-        let mut planar = vec![0.0; 3 * n];
-        for i in 0..n {
-            for c in 0..3 {
-                planar[c * n + i] = image.data[i * 3 + c];
-            }
-        }
-        let x = Tensor::from_data(TensorData::new(planar, [1, 3, h, w]), &device);
-        let mix_t = Tensor::from_data(TensorData::new(mix.to_vec(), [1, mix.len()]), &device);
-        let y: Vec<f32> = values(generator.forward(x, mix_t));
-        let mut data = vec![0.0; 3 * n];
-        for i in 0..n {
-            for c in 0..3 {
-                data[i * 3 + c] = y[c * n + i];
-            }
-        }
-        Map {
-            data,
-            width: w,
-            height: h,
-            channels: 3,
-        }
+        let mix = Tensor::from_data(TensorData::new(mix.to_vec(), [1, mix.len()]), &device);
+        Map::from_tensor(generator.forward(image.to_tensor(&device), mix))
     }
 
     #[test]

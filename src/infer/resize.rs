@@ -125,7 +125,7 @@ pub fn bicubic(src: &Map, width: usize, height: usize, pool: &Pool) -> Map {
 mod tests {
     use burn::tensor::module::{avg_pool2d, interpolate};
     use burn::tensor::ops::{AvgPoolOptions, InterpolateMode, InterpolateOptions};
-    use burn::tensor::{Device, Tensor, TensorData};
+    use burn::tensor::{Device, Tensor};
 
     use super::*;
 
@@ -140,35 +140,11 @@ mod tests {
         }
     }
 
-    /// The same image as a planar `[1, 3, h, w]` tensor, and back.
-    fn to_tensor(map: &Map) -> Tensor<4> {
-        let n = map.width * map.height;
-        let mut planar = vec![0.0; 3 * n];
-        for i in 0..n {
-            for c in 0..3 {
-                planar[c * n + i] = map.data[i * 3 + c];
-            }
-        }
-        Tensor::from_data(
-            TensorData::new(planar, [1, 3, map.height, map.width]),
-            &Device::flex(),
-        )
-    }
-
     fn assert_matches(map: &Map, tensor: Tensor<4>, what: &str) {
-        let [_, _, h, w] = tensor.dims();
-        assert_eq!((map.width, map.height), (w, h), "{what}");
-        let planar: Vec<f32> = tensor.into_data().try_to_vec().unwrap();
-        let n = w * h;
-        for i in 0..n {
-            for c in 0..3 {
-                let (a, b) = (map.data[i * 3 + c], planar[c * n + i]);
-                assert!(
-                    (a - b).abs() < 1e-5,
-                    "{what}: pixel {i} channel {c}: {a} vs {b}"
-                );
-            }
-        }
+        let want = Map::from_tensor(tensor);
+        assert_eq!((map.width, map.height), (want.width, want.height), "{what}");
+        let worst = map.max_difference(&want);
+        assert!(worst < 1e-5, "{what}: off by {worst}");
     }
 
     #[test]
@@ -177,7 +153,7 @@ mod tests {
         let src = noise(23, 17);
         let resize = |mode, w: usize, h: usize| {
             interpolate(
-                to_tensor(&src),
+                src.to_tensor(&Device::flex()),
                 InterpolateOptions::new(mode)
                     .with_align_corners(false)
                     .with_output_size([h, w]),
@@ -196,7 +172,7 @@ mod tests {
             );
         }
         let pooled = avg_pool2d(
-            to_tensor(&src),
+            src.to_tensor(&Device::flex()),
             AvgPoolOptions::new([3, 3]).with_stride([3, 3]),
         );
         assert_matches(&area_down(&src, 3, &pool), pooled, "area");
