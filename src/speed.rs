@@ -8,6 +8,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
+use crate::element::Ganstyle;
 use crate::error::{Error, Result};
 use crate::infer::CpuGenerator;
 use crate::infer::map::Map;
@@ -138,10 +139,21 @@ pub struct ElementRun {
     pub frames: u32,
 }
 
+/// The element in a pipeline: its frames, and how much of their time was its own.
+#[derive(Debug, Clone)]
+pub struct ElementTiming {
+    /// Time between frames arriving downstream.
+    pub frames: Timing,
+    /// The share of the timed frames' total time the element spent outside the network
+    /// (conversion, scaling, blending, copies), measured inside the element on the same
+    /// frames; `None` on the GPU frame path, where the two overlap.
+    pub overhead: Option<f64>,
+}
+
 /// Run `videotestsrc ! video/x-raw,format=RGBx,… ! ganstyle ! fakesink` as fast as it goes and
 /// time the frames arriving at the sink after the warm-up: the whole element per frame
 /// (conversion, network, blending, copies), as a pipeline sees it.
-pub fn element(run: &ElementRun) -> Result<Timing> {
+pub fn element(run: &ElementRun) -> Result<ElementTiming> {
     crate::media::init()?;
     let total = run.warmup + run.frames + 1;
     let description = format!(
@@ -153,20 +165,23 @@ pub fn element(run: &ElementRun) -> Result<Timing> {
         .map_err(|e| Error::Invalid(format!("bench pipeline: {e}")))?
         .downcast::<gst::Pipeline>()
         .map_err(|_| Error::Invalid("bench pipeline is not a pipeline".into()))?;
-    let element = pipeline.by_name("g").expect("named in the description");
+    let element = pipeline
+        .by_name("g")
+        .and_then(|e| e.downcast::<Ganstyle>().ok())
+        .ok_or_else(|| Error::Invalid("the bench pipeline has no ganstyle element".into()))?;
     element.set_property("model", &run.model);
     element.set_property_from_str("device", &run.device);
     element.set_property("max-size", run.max_size);
-    let arrivals = Arc::new(Mutex::new(Vec::<Instant>::new()));
+    // Per frame at the sink: when it arrived, and the element's network time so far.
+    let arrivals = Arc::new(Mutex::new(Vec::<(Instant, Duration)>::new()));
     let sink_pad = pipeline
         .by_name("sink")
         .and_then(|s| s.static_pad("sink"))
         .expect("fakesink has a sink pad");
     let seen = arrivals.clone();
     sink_pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-        seen.lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Instant::now());
+        let arrival = (Instant::now(), element.network_time());
+        seen.lock().unwrap_or_else(|e| e.into_inner()).push(arrival);
         gst::PadProbeReturn::Ok
     });
     let bus = pipeline.bus().expect("pipelines have a bus");
@@ -188,11 +203,18 @@ pub fn element(run: &ElementRun) -> Result<Timing> {
     }
     let arrivals = arrivals.lock().unwrap_or_else(|e| e.into_inner());
     let timed = &arrivals[(run.warmup as usize).min(arrivals.len())..];
+    let (Some(first), Some(last)) = (timed.first(), timed.last()) else {
+        return Err(Error::Invalid("no frames reached the sink".into()));
+    };
     if timed.len() < 2 {
         return Err(Error::Invalid(format!(
             "only {} frames reached the sink",
             arrivals.len()
         )));
     }
-    Ok(Timing::of(timed.windows(2).map(|w| w[1] - w[0]).collect()))
+    let (elapsed, network) = (last.0 - first.0, last.1 - first.1);
+    Ok(ElementTiming {
+        frames: Timing::of(timed.windows(2).map(|w| w[1].0 - w[0].0).collect()),
+        overhead: (!network.is_zero()).then(|| 1.0 - network.as_secs_f64() / elapsed.as_secs_f64()),
+    })
 }

@@ -2,6 +2,8 @@
 //! the model on its device and the style weights, runs the network at most at `max_size`
 //! (scaling down and back up around it), and blends with the input by `strength`.
 
+use std::time::{Duration, Instant};
+
 use burn::tensor::module::{avg_pool2d, interpolate};
 use burn::tensor::ops::{AvgPoolOptions, InterpolateMode, InterpolateOptions};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -9,7 +11,10 @@ use image::RgbImage;
 
 use crate::error::{Error, Result};
 use crate::frame;
+use crate::frame::finish::{Mixing, Previous, Styled, finish};
+use crate::frame::packed::{self, FrameGeometry, PixelLayout};
 use crate::infer::CpuGenerator;
+use crate::infer::source::Packed;
 use crate::model::{Model, ModelSource, StyleChoice};
 
 /// How to apply a style.
@@ -131,7 +136,7 @@ impl Stylizer {
     /// The network's output for `image` at its own size (no `max_size`, no blending).
     pub fn network(&self, image: &RgbImage) -> RgbImage {
         if let Some(cpu) = &self.cpu {
-            return cpu.restyle(image, &self.mix, None);
+            return cpu.restyle(image, &self.mix);
         }
         let y = self.forward(frame::image_to_tensor(image, &self.device));
         frame::tensor_to_images(y).pop().expect("one image")
@@ -172,26 +177,77 @@ impl Stylizer {
 
     /// Restyle one image with the current options.
     pub fn stylize(&self, image: &RgbImage) -> RgbImage {
+        let mut out = image.clone();
+        let geometry = FrameGeometry {
+            width: image.width(),
+            height: image.height(),
+            stride: 3 * image.width() as usize,
+            layout: PixelLayout::RGB,
+        };
+        self.restyle_frame(&mut out, &geometry, 0.0, &mut None, false)
+            .map(drop)
+            .expect("an image's own geometry fits it");
+        out
+    }
+
+    /// Restyle a packed frame in place with the current options, then, with `stability` above
+    /// 0, lean static pixels towards `previous` when the frame `follows` it (see
+    /// [`crate::frame::finish`]). On the CPU the frame is read straight into the network and
+    /// finished in one pass; elsewhere it goes through an RGB image on the model's device.
+    /// Returns the time spent in the network: on the CPU its forward pass alone; elsewhere the
+    /// upload, the network (with any `max-size` scaling) and the download.
+    pub fn restyle_frame(
+        &self,
+        frame: &mut [u8],
+        geometry: &FrameGeometry,
+        stability: f32,
+        previous: &mut Option<Previous>,
+        follows: bool,
+    ) -> Result<Duration> {
         let o = &self.options;
         if o.strength == 0.0 {
-            return image.clone();
+            *previous = None;
+            return Ok(Duration::ZERO);
         }
-        let styled = match &self.cpu {
+        let mixing = Mixing {
+            strength: o.strength,
+            preserve_color: o.preserve_color,
+            stability,
+        };
+        let size = self.network_size(geometry.width, geometry.height);
+        match &self.cpu {
             Some(cpu) => {
-                let size = self.network_size(image.width(), image.height());
-                cpu.restyle(image, &self.mix, size)
+                let source = Packed::new(frame, *geometry)?;
+                let (styled, network) = cpu.styled(&source, &self.mix, size);
+                let done = finish(
+                    frame,
+                    geometry,
+                    Styled::Floats(&styled.data),
+                    mixing,
+                    previous,
+                    follows,
+                );
+                cpu.recycle(styled);
+                done.map(|()| network)
             }
             None => {
-                let x = frame::image_to_tensor(image, &self.device);
-                frame::tensor_to_images(self.styled_tensor(x))
+                let input = packed::unpack(frame, geometry)?;
+                let started = Instant::now();
+                let x = frame::image_to_tensor(&input, &self.device);
+                let styled = frame::tensor_to_images(self.styled_tensor(x))
                     .pop()
-                    .expect("one image")
+                    .expect("one image");
+                let network = started.elapsed();
+                finish(
+                    frame,
+                    geometry,
+                    Styled::Bytes(styled.as_raw()),
+                    mixing,
+                    previous,
+                    follows,
+                )
+                .map(|()| network)
             }
-        };
-        if o.strength == 1.0 && !o.preserve_color {
-            styled
-        } else {
-            frame::blend(image, &styled, o.strength, o.preserve_color)
         }
     }
 }

@@ -446,7 +446,12 @@ fn latency_includes_processing_time_and_stats_are_posted() {
         })
         .expect("a ganstyle-stats message");
     assert!(stats.get::<f64>("fps").unwrap() > 0.0);
-    assert!(stats.get::<f64>("processing-ms").unwrap() > 0.0);
+    let processing = stats.get::<f64>("processing-ms").unwrap();
+    let network = stats.get::<f64>("network-ms").unwrap();
+    assert!(
+        network > 0.0 && network <= processing,
+        "network {network} ms of processing {processing} ms"
+    );
     assert_eq!(stats.get::<u64>("total-frames").unwrap(), 2);
     assert_eq!(stats.get::<u64>("dropped").unwrap(), 0);
 }

@@ -18,8 +18,8 @@
 //!
 //! Live use: QoS is on (late frames are dropped before the network runs), the latency query is
 //! answered with the measured processing time, and about once a second the element posts an
-//! element message `ganstyle-stats` with `fps`, `processing-ms`, `dropped`, `total-frames` and
-//! `total-dropped`.
+//! element message `ganstyle-stats` with `fps`, `processing-ms` (of which `network-ms` in the
+//! network itself), `dropped`, `total-frames` and `total-dropped`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
@@ -37,12 +37,11 @@ use gstreamer_base::subclass::prelude::*;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 use gstreamer_video::subclass::prelude::*;
-use image::RgbImage;
 
 use super::settings::{self, DEFAULT_STRENGTH, Settings};
 use super::stats::Stats;
-use crate::frame::packed::{self, FrameGeometry};
-use crate::frame::stability::stabilize;
+use crate::frame::finish::Previous;
+use crate::frame::packed::FrameGeometry;
 use crate::gpu::GpuFramePath;
 use crate::model::ModelSource;
 use crate::stylize::{StyleOptions, Stylizer};
@@ -85,8 +84,8 @@ struct State {
     /// it (start, seek, new caps, new model). Both frame paths blend with their previous
     /// frame for `stability` only when the look is unchanged.
     previous_look: Option<Look>,
-    /// (input, output) of the previous frame the CPU path made.
-    previous: Option<(RgbImage, RgbImage)>,
+    /// The previous frame the CPU path made, for `stability`.
+    previous: Option<Previous>,
     /// The GPU frame path, when the model runs on burn-wgpu; it keeps its own previous frame.
     gpu: Option<GpuFramePath>,
 }
@@ -128,29 +127,6 @@ fn load(settings: &Settings, device: Device) -> crate::Result<Stylizer> {
         &settings.style_choice()?,
         settings.options(),
     )
-}
-
-/// The CPU frame path: unpack to an RGB image, stylize, stabilize against `previous` (the
-/// previous frame's input and output, when the frame `follows` it), pack.
-fn restyle_on_cpu(
-    stylizer: &Stylizer,
-    previous: &mut Option<(RgbImage, RgbImage)>,
-    data: &mut [u8],
-    geometry: &FrameGeometry,
-    follows: bool,
-    stability: f32,
-) -> crate::Result<()> {
-    let input = packed::unpack(data, geometry)?;
-    let mut output = stylizer.stylize(&input);
-    if let Some((prev_in, prev_out)) = previous.as_ref()
-        && follows
-        && prev_in.dimensions() == input.dimensions()
-    {
-        stabilize(prev_in, &input, prev_out, &mut output, stability);
-    }
-    packed::pack(&output, data, geometry)?;
-    *previous = (stability > 0.0).then_some((input, output));
-    Ok(())
 }
 
 impl Ganstyle {
@@ -270,7 +246,7 @@ impl Ganstyle {
         let stability = settings.stability as f32;
         let follows = state.previous_look.replace(look.clone()) == Some(look);
         // Whichever path runs, the other one's previous frame is no longer the last.
-        match state.gpu.as_mut() {
+        let network = match state.gpu.as_mut() {
             Some(gpu) if GpuFramePath::accepts(&geometry, data.len()) => {
                 state.previous = None;
                 if !follows {
@@ -285,30 +261,26 @@ impl Ganstyle {
                         );
                         gst::FlowError::Error
                     })?;
+                std::time::Duration::ZERO // not separable from the frame kernels' time
             }
             gpu => {
                 if let Some(gpu) = gpu {
                     gpu.forget_previous();
                 }
-                restyle_on_cpu(
-                    &state.stylizer,
-                    &mut state.previous,
-                    data,
-                    &geometry,
-                    follows,
-                    stability,
-                )
-                .map_err(|err| {
-                    gst::element_imp_error!(self, gst::StreamError::Format, ("{err}"));
-                    gst::FlowError::Error
-                })?
+                state
+                    .stylizer
+                    .restyle_frame(data, &geometry, stability, &mut state.previous, follows)
+                    .map_err(|err| {
+                        gst::element_imp_error!(self, gst::StreamError::Format, ("{err}"));
+                        gst::FlowError::Error
+                    })?
             }
-        }
+        };
         drop(guard);
 
         let latency_changed = {
             let mut stats = lock(&self.stats);
-            stats.processed(started.elapsed());
+            stats.processed(started.elapsed(), network);
             stats.latency_changed()
         };
         if latency_changed {
@@ -319,6 +291,11 @@ impl Ganstyle {
         Ok(())
     }
 
+    /// Time spent in the network since the element started (see [`Stats::network_total`]).
+    pub(super) fn network_time(&self) -> std::time::Duration {
+        lock(&self.stats).network_total()
+    }
+
     fn post_stats(&self) {
         let Some(report) = lock(&self.stats).report(Instant::now()) else {
             return;
@@ -326,6 +303,7 @@ impl Ganstyle {
         let structure = gst::Structure::builder("ganstyle-stats")
             .field("fps", report.fps)
             .field("processing-ms", report.processing_ms)
+            .field("network-ms", report.network_ms)
             .field("dropped", report.dropped)
             .field("total-frames", report.total_frames)
             .field("total-dropped", report.total_dropped)

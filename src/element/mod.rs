@@ -21,6 +21,16 @@ glib::wrapper! {
         @extends gstreamer_video::VideoFilter, gstreamer_base::BaseTransform, gst::Element, gst::Object;
 }
 
+impl Ganstyle {
+    /// Time this element has spent in the network itself since it started, on the CPU path
+    /// (zero on the GPU frame path, where the network and the frame kernels overlap). With the
+    /// frames' arrival times downstream it gives the element's own overhead.
+    pub fn network_time(&self) -> std::time::Duration {
+        use gstreamer::subclass::prelude::ObjectSubclassIsExt;
+        self.imp().network_time()
+    }
+}
+
 /// The `device` property's values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, glib::Enum)]
 #[repr(u32)]

@@ -19,6 +19,9 @@ pub struct Report {
     pub fps: f64,
     /// Mean processing time per frame that ran the network, in ms (0 when none did).
     pub processing_ms: f64,
+    /// Of that, the mean time in the network itself, in ms (the rest is the element's own
+    /// conversion, scaling and blending). 0 on the GPU frame path, where the two overlap.
+    pub network_ms: f64,
     /// Frames dropped by QoS in the window.
     pub dropped: u64,
     /// Frames out since the element started.
@@ -35,6 +38,8 @@ pub struct Stats {
     dropped: u64,
     processed: u64,
     processing: Duration,
+    network: Duration,
+    network_total: Duration,
     total_frames: u64,
     total_dropped: u64,
     average: Option<f64>,
@@ -50,6 +55,8 @@ impl Stats {
             dropped: 0,
             processed: 0,
             processing: Duration::ZERO,
+            network: Duration::ZERO,
+            network_total: Duration::ZERO,
             total_frames: 0,
             total_dropped: 0,
             average: None,
@@ -69,15 +76,22 @@ impl Stats {
         self.total_dropped += 1;
     }
 
-    /// The network path took `took` for one frame.
-    pub fn processed(&mut self, took: Duration) {
+    /// One frame took `took` in the element, `network` of it in the network.
+    pub fn processed(&mut self, took: Duration, network: Duration) {
         self.processed += 1;
         self.processing += took;
+        self.network += network;
+        self.network_total += network;
         let s = took.as_secs_f64();
         self.average = Some(match self.average {
             Some(a) => a + EMA_WEIGHT * (s - a),
             None => s,
         });
+    }
+
+    /// Time spent in the network since the element started.
+    pub fn network_total(&self) -> Duration {
+        self.network_total
     }
 
     /// The latency to report: the average processing time so far (zero before the first frame).
@@ -107,13 +121,14 @@ impl Stats {
         if elapsed < REPORT_EVERY {
             return None;
         }
+        let mean_ms = |total: Duration| match self.processed {
+            0 => 0.0,
+            n => total.as_secs_f64() * 1e3 / n as f64,
+        };
         let report = Report {
             fps: self.frames as f64 / elapsed.as_secs_f64(),
-            processing_ms: if self.processed == 0 {
-                0.0
-            } else {
-                self.processing.as_secs_f64() * 1e3 / self.processed as f64
-            },
+            processing_ms: mean_ms(self.processing),
+            network_ms: mean_ms(self.network),
             dropped: self.dropped,
             total_frames: self.total_frames,
             total_dropped: self.total_dropped,
@@ -123,6 +138,7 @@ impl Stats {
         self.dropped = 0;
         self.processed = 0;
         self.processing = Duration::ZERO;
+        self.network = Duration::ZERO;
         Some(report)
     }
 }
@@ -137,7 +153,7 @@ mod tests {
         let mut stats = Stats::new(t0);
         for _ in 0..10 {
             stats.frame_out();
-            stats.processed(Duration::from_millis(20));
+            stats.processed(Duration::from_millis(20), Duration::from_millis(15));
         }
         stats.frame_dropped();
         stats.frame_dropped();
@@ -145,11 +161,18 @@ mod tests {
         let r = stats.report(t0 + Duration::from_secs(2)).unwrap();
         assert!((r.fps - 5.0).abs() < 1e-9);
         assert!((r.processing_ms - 20.0).abs() < 1e-6);
+        assert!((r.network_ms - 15.0).abs() < 1e-6);
+        assert_eq!(stats.network_total(), Duration::from_millis(150));
         assert_eq!((r.dropped, r.total_frames, r.total_dropped), (2, 10, 2));
         stats.frame_out();
         let r = stats.report(t0 + Duration::from_secs(3)).unwrap();
         assert_eq!((r.dropped, r.total_frames, r.total_dropped), (0, 11, 2));
-        assert_eq!(r.processing_ms, 0.0);
+        assert_eq!((r.processing_ms, r.network_ms), (0.0, 0.0));
+        assert_eq!(
+            stats.network_total(),
+            Duration::from_millis(150),
+            "a total, not a window"
+        );
     }
 
     #[test]
@@ -157,12 +180,12 @@ mod tests {
         let mut stats = Stats::new(Instant::now());
         assert_eq!(stats.latency(), Duration::ZERO);
         assert!(!stats.latency_changed(), "nothing measured yet");
-        stats.processed(Duration::from_millis(100));
+        stats.processed(Duration::from_millis(100), Duration::ZERO);
         assert!(stats.latency_changed());
-        stats.processed(Duration::from_millis(105));
+        stats.processed(Duration::from_millis(105), Duration::ZERO);
         assert!(!stats.latency_changed(), "a 1 % move is not announced");
         for _ in 0..20 {
-            stats.processed(Duration::from_millis(300));
+            stats.processed(Duration::from_millis(300), Duration::ZERO);
         }
         assert!(stats.latency_changed());
         assert!(stats.latency() > Duration::from_millis(250));

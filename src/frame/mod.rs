@@ -1,9 +1,11 @@
 //! Frames on the CPU: RGB images ↔ generator tensors ([this module](self)), packed video
 //! frames ↔ RGB images ([`packed`]), the strength blend and colour preservation ([`blend`]) and
 //! runtime temporal smoothing ([`stability`]). These are also the CPU references for the GPU
-//! shaders.
+//! shaders. [`finish`] does blend, stabilize and pack in one pass over a packed frame, for the
+//! CPU frame path.
 
 pub mod blend;
+pub mod finish;
 pub mod packed;
 pub mod stability;
 
@@ -65,8 +67,14 @@ pub fn tensor_to_images(tensor: Tensor<4>) -> Vec<RgbImage> {
         .collect()
 }
 
+/// A value in [0, 1] (clamped) as the nearest 8-bit level, halves rounded up.
+///
+/// Adding 0.5 and truncating is `round()` for these non-negative values, without the libm call
+/// that `round()` compiles to on baseline x86-64 (no SSE4.1): it runs for every value of every
+/// frame.
+#[inline]
 pub(crate) fn to_u8(v: f32) -> u8 {
-    (v.clamp(0.0, 1.0) * 255.0).round() as u8
+    (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8
 }
 
 /// A small 5×3 test image with distinct pixels.
@@ -80,6 +88,20 @@ pub(crate) fn sample() -> RgbImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn to_u8_rounds_to_the_nearest_level_and_clamps() {
+        for level in 0..=255u8 {
+            let v = f32::from(level) / 255.0;
+            assert_eq!(to_u8(v), level);
+            assert_eq!(to_u8(v + 0.49 / 255.0), level);
+            if level > 0 {
+                assert_eq!(to_u8(v - 0.49 / 255.0), level);
+                assert_eq!(to_u8(v - 0.51 / 255.0), level - 1);
+            }
+        }
+        assert_eq!((to_u8(-3.0), to_u8(7.0), to_u8(f32::NAN)), (0, 255, 0));
+    }
 
     #[test]
     fn tensor_round_trip_is_exact() {

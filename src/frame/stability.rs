@@ -42,17 +42,33 @@ pub fn stabilize(
         .zip(input.pixels())
         .zip(prev_output.pixels());
     for (o, ((pi, i), po)) in output.pixels_mut().zip(pixels) {
-        let d = (0..3)
-            .map(|c| (f32::from(i[c]) - f32::from(pi[c])).abs() / 255.0)
-            .fold(0.0, f32::max);
-        let w = stability.min(1.0) * staticness(d);
-        if w > 0.0 {
-            for c in 0..3 {
-                let (new, old) = (f32::from(o[c]) / 255.0, f32::from(po[c]) / 255.0);
-                o[c] = to_u8(new + w * (old - new));
-            }
-        }
+        o.0 = stabilize_pixel(pi.0, i.0, po.0, o.0, stability);
     }
+}
+
+/// [`stabilize`] for one pixel: `output` leaned towards `prev_output` by how little the input
+/// changed from `prev_input`, times `stability` (0..1).
+pub fn stabilize_pixel(
+    prev_input: [u8; 3],
+    input: [u8; 3],
+    prev_output: [u8; 3],
+    output: [u8; 3],
+    stability: f32,
+) -> [u8; 3] {
+    let d = (0..3)
+        .map(|c| f32::from(input[c].abs_diff(prev_input[c])) / 255.0)
+        .fold(0.0, f32::max);
+    let w = stability.min(1.0) * staticness(d);
+    if w <= 0.0 {
+        return output;
+    }
+    std::array::from_fn(|c| {
+        let (new, old) = (
+            f32::from(output[c]) / 255.0,
+            f32::from(prev_output[c]) / 255.0,
+        );
+        to_u8(new + w * (old - new))
+    })
 }
 
 #[cfg(test)]

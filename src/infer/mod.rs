@@ -9,7 +9,8 @@
 //!   upsample and the input concatenation done by the padding copy ([`conv`]);
 //! - instance norm folded to one scale and shift per channel, with its ReLU or residual add in
 //!   the same pass, and conv biases that a norm would cancel dropped ([`norm`]);
-//! - `max-size` scaling on the same maps ([`resize`]).
+//! - `max-size` scaling on the same maps ([`resize`]);
+//! - frames read straight from their packed 8-bit pixels into the network's input ([`source`]).
 //!
 //! [`CpuGenerator::forward`] equals [`Generator::forward`] to float rounding (tested for both
 //! architectures); the element and the CLI use it whenever the model runs on the CPU.
@@ -19,6 +20,9 @@ pub mod gemm;
 pub mod map;
 pub mod norm;
 pub mod resize;
+pub mod source;
+
+use std::time::{Duration, Instant};
 
 use burn::nn::conv::Conv2d;
 use burn::tensor::Tensor;
@@ -31,6 +35,7 @@ use crate::model::layers::{CondInstanceNorm, ConvLayer};
 use conv::Conv;
 use map::{Map, Pool};
 use norm::{Then, instance_norm};
+use source::{Packed, Source};
 
 /// Values per task when converting between bytes and floats.
 const CONVERT_CHUNK: usize = 64 * 1024;
@@ -214,12 +219,11 @@ impl CpuGenerator {
         out
     }
 
-    /// Restyle `image` (3 channels in [0, 1], any size ≥ 1×1) with the style weights `mix`
-    /// (one per style): the same result as [`Generator::forward`].
-    pub fn forward(&self, image: &Map, mix: &[f32]) -> Map {
-        assert_eq!(image.channels, 3, "RGB input");
+    /// Restyle `image` (RGB in [0, 1], any size ≥ 1×1) with the style weights `mix` (one per
+    /// style): the same result as [`Generator::forward`].
+    pub fn forward(&self, image: &impl Source, mix: &[f32]) -> Map {
         assert_eq!(mix.len(), self.styles, "one weight per style");
-        let (w, h) = (image.width, image.height);
+        let (w, h) = (image.width(), image.height());
         let (pw, ph) = padded_size(w, h);
         // Edge-replicated to the aligned size, scaled to [-1, 1].
         let mut input = self.pool.map(pw, ph, 3);
@@ -228,13 +232,13 @@ impl CpuGenerator {
             .par_chunks_mut(pw * 3)
             .enumerate()
             .for_each(|(y, row)| {
-                for (x, pixel) in row.chunks_exact_mut(3).enumerate() {
-                    let src = image.pixel(x.min(w - 1), y.min(h - 1));
-                    pixel
-                        .iter_mut()
-                        .zip(src)
-                        .for_each(|(p, s)| *p = s * 2.0 - 1.0);
-                }
+                let (inside, outside) = row.split_at_mut(w * 3);
+                image.read_row(y.min(h - 1), inside);
+                inside.iter_mut().for_each(|v| *v = *v * 2.0 - 1.0);
+                let last = &inside[(w - 1) * 3..];
+                outside
+                    .chunks_exact_mut(3)
+                    .for_each(|p| p.copy_from_slice(last));
             });
 
         let mut y: Option<Map> = None;
@@ -285,45 +289,56 @@ impl CpuGenerator {
         out
     }
 
-    /// Restyle an 8-bit image. With `network_size` the network runs at that smaller size (area
-    /// average by the whole factor, then bilinear) and its output is scaled back up bicubically,
-    /// as [`crate::stylize::Stylizer::styled_tensor`] does with burn.
-    pub fn restyle(
+    /// The network's output for `source` at the source's size, in [0, 1]. With
+    /// `network_size` the network runs at that smaller size (area average by the whole factor,
+    /// then bilinear) and its output is scaled back up bicubically, as
+    /// [`crate::stylize::Stylizer::styled_tensor`] does with burn. Also returns the time the
+    /// network's forward pass took (the rest is conversion and scaling). Give the map back
+    /// with [`Self::recycle`] to reuse its buffer.
+    pub fn styled(
         &self,
-        image: &RgbImage,
+        source: &impl Source,
         mix: &[f32],
         network_size: Option<(u32, u32)>,
-    ) -> RgbImage {
-        let (w, h) = (image.width() as usize, image.height() as usize);
-        let mut input = self.pool.map(w, h, 3);
-        input
-            .data
-            .par_chunks_mut(CONVERT_CHUNK)
-            .zip(image.as_raw().par_chunks(CONVERT_CHUNK))
-            .for_each(|(d, s)| {
-                d.iter_mut()
-                    .zip(s)
-                    .for_each(|(d, s)| *d = f32::from(*s) / 255.0);
-            });
-        let styled = match network_size {
-            None => self.forward(&input, mix),
-            Some((sw, sh)) => {
-                let (sw, sh) = (sw as usize, sh as usize);
-                let factor = (w / sw).min(h / sh);
-                let pooled = (factor >= 2).then(|| resize::area_down(&input, factor, &self.pool));
-                let small = resize::bilinear(pooled.as_ref().unwrap_or(&input), sw, sh, &self.pool);
-                let styled_small = self.forward(&small, mix);
-                let styled = resize::bicubic(&styled_small, w, h, &self.pool);
-                for map in [pooled, Some(small), Some(styled_small)]
-                    .into_iter()
-                    .flatten()
-                {
-                    self.pool.recycle(map);
-                }
-                styled
-            }
+    ) -> (Map, Duration) {
+        let Some((sw, sh)) = network_size else {
+            let started = Instant::now();
+            let styled = self.forward(source, mix);
+            return (styled, started.elapsed());
         };
-        self.pool.recycle(input);
+        let (w, h) = (source.width(), source.height());
+        let (sw, sh) = (sw as usize, sh as usize);
+        let factor = (w / sw).min(h / sh);
+        let pooled = if factor >= 2 {
+            resize::area_down(source, factor, &self.pool)
+        } else {
+            source::to_map(source, &self.pool)
+        };
+        // Area averaging often lands on the network's size already.
+        let small = if (pooled.width, pooled.height) == (sw, sh) {
+            pooled
+        } else {
+            let small = resize::bilinear(&pooled, sw, sh, &self.pool);
+            self.pool.recycle(pooled);
+            small
+        };
+        let started = Instant::now();
+        let styled_small = self.forward(&small, mix);
+        let network = started.elapsed();
+        let styled = resize::bicubic(&styled_small, w, h, &self.pool);
+        self.pool.recycle(small);
+        self.pool.recycle(styled_small);
+        (styled, network)
+    }
+
+    /// Give back a map this runtime returned, for the next frame to reuse.
+    pub fn recycle(&self, map: Map) {
+        self.pool.recycle(map);
+    }
+
+    /// The network's output for an 8-bit image at its own size, rounded back to 8 bits.
+    pub fn restyle(&self, image: &RgbImage, mix: &[f32]) -> RgbImage {
+        let styled = self.forward(&Packed::rgb(image), mix);
         let mut bytes = vec![0u8; styled.data.len()];
         bytes
             .par_chunks_mut(CONVERT_CHUNK)
@@ -334,7 +349,7 @@ impl CpuGenerator {
                     .for_each(|(d, s)| *d = crate::frame::to_u8(*s));
             });
         self.pool.recycle(styled);
-        RgbImage::from_raw(w as u32, h as u32, bytes).expect("w*h*3 bytes")
+        RgbImage::from_raw(image.width(), image.height(), bytes).expect("w*h*3 bytes")
     }
 }
 

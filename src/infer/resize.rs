@@ -5,46 +5,51 @@
 use rayon::prelude::*;
 
 use super::map::{Map, Pool};
+use super::source::Source;
 
-/// Average each `factor`×`factor` block (the rows and columns left over are dropped).
-pub fn area_down(src: &Map, factor: usize, pool: &Pool) -> Map {
-    let c = src.channels;
-    let (w, h) = (src.width / factor, src.height / factor);
-    let mut out = pool.zeroed(w, h, c);
+/// Average each `factor`×`factor` block of `src` (the rows and columns left over are dropped),
+/// reading the source a row at a time, so a packed frame is read in place.
+pub fn area_down(src: &impl Source, factor: usize, pool: &Pool) -> Map {
+    let (w, h) = (src.width() / factor, src.height() / factor);
+    let line_len = 3 * src.width();
+    let mut out = pool.map(w, h, 3);
     let norm = 1.0 / (factor * factor) as f32;
-    out.data
-        .par_chunks_mut(w * c)
-        .enumerate()
-        .for_each(|(y, row)| {
-            for (x, pixel) in row.chunks_exact_mut(c).enumerate() {
-                for dy in 0..factor {
-                    for dx in 0..factor {
-                        let s = src.pixel(x * factor + dx, y * factor + dy);
-                        pixel.iter_mut().zip(s).for_each(|(p, s)| *p += s);
+    out.data.par_chunks_mut(w * 3).enumerate().for_each_init(
+        || vec![0.0; line_len],
+        |line, (y, row)| {
+            row.fill(0.0);
+            for dy in 0..factor {
+                src.read_row(y * factor + dy, line);
+                for (pixel, block) in row.chunks_exact_mut(3).zip(line.chunks_exact(3 * factor)) {
+                    for s in block.chunks_exact(3) {
+                        pixel[0] += s[0];
+                        pixel[1] += s[1];
+                        pixel[2] += s[2];
                     }
                 }
-                pixel.iter_mut().for_each(|p| *p *= norm);
             }
-        });
+            row.iter_mut().for_each(|p| *p *= norm);
+        },
+    );
     out
 }
 
-/// Source taps of one output coordinate along one axis.
-type Taps = Vec<(usize, f32)>;
+/// Source taps of one output coordinate along one axis: (index, weight).
+type Taps<const N: usize> = [(usize, f32); N];
 
 /// Half-pixel-centre source coordinate of output `o`.
 fn source(o: usize, in_size: usize, out_size: usize) -> f64 {
     (o as f64 + 0.5) * (in_size as f64 / out_size as f64) - 0.5
 }
 
-fn linear_taps(in_size: usize, out_size: usize) -> Vec<Taps> {
+fn linear_taps(in_size: usize, out_size: usize) -> Vec<Taps<2>> {
     (0..out_size)
         .map(|o| {
             let s = source(o, in_size, out_size);
             let low = s.floor().max(0.0) as usize;
             let high = (low + 1).min(in_size - 1);
             let t = (s - low as f64).max(0.0) as f32;
-            vec![(low, 1.0 - t), (high, t)]
+            [(low, 1.0 - t), (high, t)]
         })
         .collect()
 }
@@ -61,46 +66,49 @@ fn cubic_weight(t: f64) -> f64 {
     }
 }
 
-fn cubic_taps(in_size: usize, out_size: usize) -> Vec<Taps> {
+fn cubic_taps(in_size: usize, out_size: usize) -> Vec<Taps<4>> {
     (0..out_size)
         .map(|o| {
             let s = source(o, in_size, out_size);
             let base = s.floor() as isize;
-            (-1..=2isize)
-                .map(|offset| {
-                    let index = (base + offset).clamp(0, in_size as isize - 1) as usize;
-                    (index, cubic_weight(s - base as f64 - offset as f64) as f32)
-                })
-                .collect()
+            std::array::from_fn(|k| {
+                let offset = k as isize - 1;
+                let index = (base + offset).clamp(0, in_size as isize - 1) as usize;
+                (index, cubic_weight(s - base as f64 - offset as f64) as f32)
+            })
         })
         .collect()
 }
 
-/// Separable resampling: each output pixel is the weighted sum of `xs[x] × ys[y]` source pixels,
-/// done as a pass along rows (into a map of the output's width) and then one along columns.
-fn resample(src: &Map, xs: &[Taps], ys: &[Taps], pool: &Pool) -> Map {
-    let c = src.channels;
-    let mut wide = pool.zeroed(xs.len(), src.height, c);
+/// Separable resampling of an RGB map: each output pixel is the weighted sum of `xs[x] × ys[y]`
+/// source pixels, done as a pass along rows (into a map of the output's width) and then one
+/// along columns. Sums run in tap order, from zero.
+fn resample<const N: usize>(src: &Map, xs: &[Taps<N>], ys: &[Taps<N>], pool: &Pool) -> Map {
+    assert_eq!(src.channels, 3, "an RGB map");
+    let mut wide = pool.map(xs.len(), src.height, 3);
     wide.data
-        .par_chunks_mut(xs.len() * c)
-        .enumerate()
-        .for_each(|(y, row)| {
-            for (pixel, x_taps) in row.chunks_exact_mut(c).zip(xs) {
-                for &(sx, wx) in x_taps {
-                    let s = src.pixel(sx, y);
-                    pixel.iter_mut().zip(s).for_each(|(p, s)| *p += wx * s);
+        .par_chunks_mut(xs.len() * 3)
+        .zip(src.data.par_chunks(src.row_len()))
+        .for_each(|(row, line)| {
+            for (pixel, taps) in row.chunks_exact_mut(3).zip(xs) {
+                let mut sum = [0.0f32; 3];
+                for &(sx, weight) in taps {
+                    let s = &line[3 * sx..3 * sx + 3];
+                    sum = std::array::from_fn(|c| sum[c] + weight * s[c]);
                 }
+                pixel.copy_from_slice(&sum);
             }
         });
-    let mut out = pool.zeroed(xs.len(), ys.len(), c);
+    let mut out = pool.map(xs.len(), ys.len(), 3);
     let row_len = out.row_len();
     out.data
         .par_chunks_mut(row_len)
         .zip(ys)
-        .for_each(|(row, y_taps)| {
-            for &(sy, wy) in y_taps {
-                let s = &wide.data[sy * row_len..][..row_len];
-                row.iter_mut().zip(s).for_each(|(p, s)| *p += wy * s);
+        .for_each(|(row, taps)| {
+            let lines: [&[f32]; N] = taps.map(|(sy, _)| &wide.data[sy * row_len..][..row_len]);
+            let weights = taps.map(|(_, weight)| weight);
+            for (i, p) in row.iter_mut().enumerate() {
+                *p = (0..N).fold(0.0, |sum, k| sum + weights[k] * lines[k][i]);
             }
         });
     pool.recycle(wide);
