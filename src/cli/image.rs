@@ -1,11 +1,12 @@
 //! `ganstyle image`: restyle still images.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Args;
 
 use super::StyleArgs;
+use super::outputs::OutputArgs;
 use crate::train::data::load_image;
 use crate::train::report::save_png;
 
@@ -15,53 +16,25 @@ use crate::train::report::save_png;
   ganstyle image photo.jpg -o styled.png --model mosaic --strength 0.8
   ganstyle image a.png b.png --out-dir styled/ --model ink-hatching --preserve-color
   ganstyle image photo.jpg -o swirls.png --model duo --style swirls
-  ganstyle image photo.jpg -o mix.png --model duo --style-mix 0.5,0.5          # blend two styles")]
+  ganstyle image photo.jpg -o mix.png --model duo --style-mix 0.5,0.5          # blend two styles
+
+Outputs are PNG; with --out-dir each keeps its input's name, as .png.")]
 pub struct ImageArgs {
     /// Input images (png, jpg).
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
-    /// Output file (one input only).
-    #[arg(long, short = 'o', conflicts_with = "out_dir")]
-    pub output: Option<PathBuf>,
-    /// Output folder (outputs keep the input names, as .png).
-    #[arg(long)]
-    pub out_dir: Option<PathBuf>,
-    /// Replace existing outputs.
-    #[arg(long)]
-    pub force: bool,
+    /// Where the styled images go.
+    #[command(flatten)]
+    pub outputs: OutputArgs,
     /// Model and style options.
     #[command(flatten)]
     pub style: StyleArgs,
 }
 
-fn output_path(args: &ImageArgs, input: &Path) -> anyhow::Result<PathBuf> {
-    match (&args.output, &args.out_dir) {
-        (Some(out), None) => Ok(out.clone()),
-        (None, Some(dir)) => {
-            let stem = input.file_stem().context("input has no file name")?;
-            Ok(dir.join(stem).with_extension("png"))
-        }
-        _ => bail!("give --output FILE (for one input) or --out-dir DIR"),
-    }
-}
-
 /// Run the subcommand.
 pub fn run(args: ImageArgs) -> anyhow::Result<()> {
-    if args.output.is_some() && args.inputs.len() > 1 {
-        bail!(
-            "--output takes one input; use --out-dir for {} inputs",
-            args.inputs.len()
-        );
-    }
-    let outputs = args
-        .inputs
-        .iter()
-        .map(|i| output_path(&args, i))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let outputs = args.outputs.paths(&args.inputs, |_| "png".into())?;
     for out in &outputs {
-        if out.exists() && !args.force {
-            bail!("{} exists (use --force to replace it)", out.display());
-        }
         let ext = out
             .extension()
             .and_then(|e| e.to_str())

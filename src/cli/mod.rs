@@ -6,6 +6,7 @@ mod eval;
 mod image;
 mod info;
 mod live;
+mod outputs;
 mod pattern;
 mod restyle;
 mod train;

@@ -8,6 +8,7 @@ use anyhow::bail;
 use clap::Args;
 
 use super::StyleArgs;
+use super::outputs::OutputArgs;
 use crate::media::encode::Container;
 use crate::media::restyle::{RestyleJob, probe, restyle};
 use crate::progress;
@@ -22,40 +23,26 @@ use crate::progress;
 
 The output's extension picks the container (.mp4, .mov, .mkv, .webm). Resolution, frame rate,
 frame count and duration are kept; the audio is copied when the container takes it, else
-re-encoded. Outputs are written to a temporary file and renamed only when complete.")]
+re-encoded. With --out-dir each output keeps its input's name, as .mp4 unless the input is
+.mkv, .mov or .webm. Outputs are written to a temporary file and renamed only when complete.")]
 pub struct RestyleArgs {
     /// Input clips (anything GStreamer can play).
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
-    /// Output file (one input only).
-    #[arg(long, short = 'o', conflicts_with = "out_dir")]
-    pub output: Option<PathBuf>,
-    /// Output folder: each output keeps its input's name (as .mp4 unless the input is .mkv,
-    /// .mov or .webm).
-    #[arg(long)]
-    pub out_dir: Option<PathBuf>,
-    /// Replace existing outputs.
-    #[arg(long)]
-    pub force: bool,
+    /// Where the styled clips go.
+    #[command(flatten)]
+    pub outputs: OutputArgs,
     /// Model and style options.
     #[command(flatten)]
     pub style: StyleArgs,
 }
 
-fn output_path(args: &RestyleArgs, input: &Path) -> anyhow::Result<PathBuf> {
-    match (&args.output, &args.out_dir) {
-        (Some(out), None) if args.inputs.len() == 1 => Ok(out.clone()),
-        (Some(_), None) => bail!("-o takes one input; use --out-dir for several"),
-        (None, Some(dir)) => {
-            let stem = input.file_stem().unwrap_or_default();
-            let keep = Container::from_path(input).is_ok();
-            let ext = match input.extension() {
-                Some(e) if keep => e.to_string_lossy().into_owned(),
-                _ => "mp4".into(),
-            };
-            Ok(dir.join(stem).with_extension(ext))
-        }
-        _ => bail!("give -o FILE or --out-dir DIR"),
+/// The extension an output in `--out-dir` gets: the input's, when it names a container the
+/// output can be written in, else mp4.
+fn out_dir_extension(input: &Path) -> String {
+    match input.extension() {
+        Some(e) if Container::from_path(input).is_ok() => e.to_string_lossy().into_owned(),
+        _ => "mp4".into(),
     }
 }
 
@@ -64,11 +51,7 @@ pub fn run(args: RestyleArgs) -> anyhow::Result<()> {
     args.style.validate()?;
     crate::media::init()?;
     let cancel = super::interrupt_flag();
-    let outputs = args
-        .inputs
-        .iter()
-        .map(|i| output_path(&args, i))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let outputs = args.outputs.paths(&args.inputs, out_dir_extension)?;
 
     // Probe everything first: totals for the progress bars, and bad inputs named up front.
     let infos: Vec<_> = args.inputs.iter().map(|i| probe(i)).collect();
@@ -101,7 +84,7 @@ pub fn run(args: RestyleArgs) -> anyhow::Result<()> {
         let job = RestyleJob {
             input,
             output,
-            force: args.force,
+            force: args.outputs.force,
             configure: &|element| args.style.configure(element),
             progress: &|frames| {
                 bar.set_position(frames);
