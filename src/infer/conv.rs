@@ -6,6 +6,8 @@
 //! Stride-1 layers do this for bands of several output rows at once; layers with very few input
 //! channels (the first) gather each row's windows into a small buffer first.
 //!
+//! Stride-1 layers with at most four output channels (the output layers) go to [`narrow`].
+//!
 //! Depthwise-separable layers skip the padded copy: the depthwise taps read the source through
 //! row and column index maps (reflection and upsampling folded in), and each row's depthwise
 //! result goes straight into its pointwise product while it is still in cache.
@@ -14,6 +16,7 @@ use rayon::prelude::*;
 
 use super::gemm::{Dst, Threads, View, matmul};
 use super::map::{Map, Pool};
+use super::narrow;
 
 /// Below this many values per kernel row (`kernel · cin`), a row's windows are gathered first.
 const GATHER_BELOW: usize = 32;
@@ -40,7 +43,7 @@ pub struct Conv {
 }
 
 /// Index into `0..n` of position `i` after reflection at both ends (`n ≥ 2` or `i` inside).
-fn reflect(i: isize, n: usize) -> usize {
+pub(super) fn reflect(i: isize, n: usize) -> usize {
     let n = n as isize;
     let i = if i < 0 { -i } else { i };
     let i = if i >= n { 2 * (n - 1) - i } else { i };
@@ -103,6 +106,15 @@ impl Conv {
                 assert!(extra.is_none(), "separable layers take one input");
                 self.separable(src, taps, upsample, pool)
             }
+            None if self.stride == 1 && self.cout <= narrow::MAX_COUT => narrow::convolve(
+                src,
+                extra,
+                upsample,
+                self.kernel,
+                self.cout,
+                &self.weights,
+                pool,
+            ),
             None => {
                 let padded = pad(src, extra, upsample, self.kernel / 2, pool);
                 let out = self.full(&padded, pool);

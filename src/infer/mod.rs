@@ -6,7 +6,8 @@
 //! one thing:
 //! - channels-last maps throughout, buffers recycled from frame to frame ([`map`]);
 //! - convolutions as matrix products that read reflection-padded rows in place, with the
-//!   upsample and the input concatenation done by the padding copy ([`conv`]);
+//!   upsample and the input concatenation done by the padding copy ([`conv`]); the output
+//!   layers (3 channels out) as a direct kernel on planes, vectorized for AVX2 ([`narrow`]);
 //! - instance norm folded to one scale and shift per channel, with its ReLU or residual add in
 //!   the same pass, and conv biases that a norm would cancel dropped ([`norm`]);
 //! - `max-size` scaling on the same maps ([`resize`]);
@@ -18,6 +19,7 @@
 pub mod conv;
 pub mod gemm;
 pub mod map;
+pub mod narrow;
 pub mod norm;
 pub mod resize;
 pub mod source;
