@@ -177,6 +177,24 @@ mod tests {
         })
     }
 
+    /// An unpadded RGB frame.
+    fn rgb(width: u32, height: u32) -> FrameGeometry {
+        FrameGeometry {
+            width,
+            height,
+            stride: 3 * width as usize,
+            layout: PixelLayout::RGB,
+        }
+    }
+
+    fn mixing(strength: f32, preserve_color: bool, stability: f32) -> Mixing {
+        Mixing {
+            strength,
+            preserve_color,
+            stability,
+        }
+    }
+
     /// The unfused path this pass replaces: unpack, blend, stabilize, pack.
     fn reference(
         frame: &mut [u8],
@@ -210,21 +228,9 @@ mod tests {
                 layout,
             };
             for mixing in [
-                Mixing {
-                    strength: 1.0,
-                    preserve_color: false,
-                    stability: 0.0,
-                },
-                Mixing {
-                    strength: 0.6,
-                    preserve_color: true,
-                    stability: 0.0,
-                },
-                Mixing {
-                    strength: 0.8,
-                    preserve_color: false,
-                    stability: 0.7,
-                },
+                mixing(1.0, false, 0.0),
+                mixing(0.6, true, 0.0),
+                mixing(0.8, false, 0.7),
             ] {
                 let mut previous = None;
                 let mut want_previous = None;
@@ -275,17 +281,8 @@ mod tests {
 
     #[test]
     fn a_frame_that_does_not_follow_is_not_stabilized_but_starts_the_history() {
-        let geometry = FrameGeometry {
-            width: 4,
-            height: 3,
-            stride: 12,
-            layout: PixelLayout::RGB,
-        };
-        let mixing = Mixing {
-            strength: 1.0,
-            preserve_color: false,
-            stability: 1.0,
-        };
+        let geometry = rgb(4, 3);
+        let mixing = mixing(1.0, false, 1.0);
         let input = picture(4, 3, 1);
         let styled = picture(4, 3, 2);
         let mut previous = Some(Previous {
@@ -328,17 +325,8 @@ mod tests {
 
     #[test]
     fn mismatched_sizes_are_errors_not_panics() {
-        let geometry = FrameGeometry {
-            width: 4,
-            height: 3,
-            stride: 12,
-            layout: PixelLayout::RGB,
-        };
-        let mixing = Mixing {
-            strength: 1.0,
-            preserve_color: false,
-            stability: 0.0,
-        };
+        let geometry = rgb(4, 3);
+        let mixing = mixing(1.0, false, 0.0);
         let mut frame = vec![0u8; 36];
         let short = vec![0u8; 30];
         let err = finish(
