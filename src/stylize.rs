@@ -12,7 +12,7 @@ use image::RgbImage;
 use crate::error::{Error, Result};
 use crate::frame;
 use crate::frame::finish::{Mixing, Previous, Styled, finish};
-use crate::frame::packed::{self, FrameGeometry, PixelLayout};
+use crate::frame::packed::{self, FrameGeometry};
 use crate::infer::CpuGenerator;
 use crate::infer::source::Packed;
 use crate::model::{Model, ModelSource, StyleChoice};
@@ -178,12 +178,7 @@ impl Stylizer {
     /// Restyle one image with the current options.
     pub fn stylize(&self, image: &RgbImage) -> RgbImage {
         let mut out = image.clone();
-        let geometry = FrameGeometry {
-            width: image.width(),
-            height: image.height(),
-            stride: 3 * image.width() as usize,
-            layout: PixelLayout::RGB,
-        };
+        let geometry = FrameGeometry::rgb(image.width(), image.height());
         self.restyle_frame(&mut out, &geometry, 0.0, &mut None, false)
             .map(drop)
             .expect("an image's own geometry fits it");

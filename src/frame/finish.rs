@@ -177,16 +177,6 @@ mod tests {
         })
     }
 
-    /// An unpadded RGB frame.
-    fn rgb(width: u32, height: u32) -> FrameGeometry {
-        FrameGeometry {
-            width,
-            height,
-            stride: 3 * width as usize,
-            layout: PixelLayout::RGB,
-        }
-    }
-
     fn mixing(strength: f32, preserve_color: bool, stability: f32) -> Mixing {
         Mixing {
             strength,
@@ -281,7 +271,7 @@ mod tests {
 
     #[test]
     fn a_frame_that_does_not_follow_is_not_stabilized_but_starts_the_history() {
-        let geometry = rgb(4, 3);
+        let geometry = FrameGeometry::rgb(4, 3);
         let mixing = mixing(1.0, false, 1.0);
         let input = picture(4, 3, 1);
         let styled = picture(4, 3, 2);
@@ -325,7 +315,7 @@ mod tests {
 
     #[test]
     fn mismatched_sizes_are_errors_not_panics() {
-        let geometry = rgb(4, 3);
+        let geometry = FrameGeometry::rgb(4, 3);
         let mixing = mixing(1.0, false, 0.0);
         let mut frame = vec![0u8; 36];
         let short = vec![0u8; 30];

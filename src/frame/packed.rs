@@ -52,6 +52,16 @@ pub struct FrameGeometry {
 }
 
 impl FrameGeometry {
+    /// An unpadded RGB frame (an [`RgbImage`]'s layout).
+    pub fn rgb(width: u32, height: u32) -> Self {
+        Self {
+            width,
+            height,
+            stride: 3 * width as usize,
+            layout: PixelLayout::RGB,
+        }
+    }
+
     /// Whether a buffer of `len` bytes holds a frame of this geometry (an error naming the
     /// size and stride when not).
     pub fn check(&self, len: usize) -> Result<()> {

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use super::map::{Map, Pool};
 use crate::error::Result;
-use crate::frame::packed::{FrameGeometry, PixelLayout};
+use crate::frame::packed::FrameGeometry;
 
 /// RGB pixels the network can read, row by row.
 pub trait Source: Sync {
@@ -52,12 +52,7 @@ impl<'a> Packed<'a> {
     pub fn rgb(image: &'a RgbImage) -> Self {
         Self {
             data: image.as_raw(),
-            geometry: FrameGeometry {
-                width: image.width(),
-                height: image.height(),
-                stride: 3 * image.width() as usize,
-                layout: PixelLayout::RGB,
-            },
+            geometry: FrameGeometry::rgb(image.width(), image.height()),
         }
     }
 }
@@ -116,6 +111,7 @@ pub fn to_map(source: &impl Source, pool: &Pool) -> Map {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame::packed::PixelLayout;
 
     #[test]
     fn packed_frames_read_as_their_rgb_values_in_every_layout() {
