@@ -12,6 +12,7 @@
 //! row and column index maps (reflection and upsampling folded in), and each row's depthwise
 //! result goes straight into its pointwise product while it is still in cache.
 
+use multiversion::multiversion;
 use rayon::prelude::*;
 
 use super::gemm::{Dst, Threads, View, matmul};
@@ -242,14 +243,7 @@ impl Conv {
             .enumerate()
             .for_each_init(Vec::new, |depthwise, (oy, row)| {
                 depthwise.resize(wo * c, 0.0);
-                match c {
-                    8 => rows.depthwise::<8>(oy, depthwise),
-                    16 => rows.depthwise::<16>(oy, depthwise),
-                    32 => rows.depthwise::<32>(oy, depthwise),
-                    64 => rows.depthwise::<64>(oy, depthwise),
-                    128 => rows.depthwise::<128>(oy, depthwise),
-                    _ => rows.depthwise_any(oy, depthwise),
-                }
+                depthwise_row(&rows, oy, depthwise);
                 let lhs = View::dense(depthwise, wo, c);
                 let rhs = View::dense(&self.weights, c, cout);
                 matmul(row, Dst::RowMajor(cout), lhs, rhs, false, Threads::One);
@@ -268,8 +262,22 @@ struct Rows<'a> {
     stride: usize,
 }
 
+/// Depthwise output row `oy` into `out`; compiled for AVX2 + FMA too, chosen at run time.
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn depthwise_row(rows: &Rows, oy: usize, out: &mut [f32]) {
+    match rows.src.channels {
+        8 => rows.depthwise::<8>(oy, out),
+        16 => rows.depthwise::<16>(oy, out),
+        32 => rows.depthwise::<32>(oy, out),
+        64 => rows.depthwise::<64>(oy, out),
+        128 => rows.depthwise::<128>(oy, out),
+        _ => rows.depthwise_any(oy, out),
+    }
+}
+
 impl Rows<'_> {
     /// Output row `oy` for `C` channels (a constant, so the accumulator lives in registers).
+    #[inline(always)]
     fn depthwise<const C: usize>(&self, oy: usize, out: &mut [f32]) {
         let (k, s) = (self.kernel, self.stride);
         let row_len = self.src.row_len();
@@ -293,6 +301,7 @@ impl Rows<'_> {
     }
 
     /// Output row `oy` for any number of channels.
+    #[inline(always)]
     fn depthwise_any(&self, oy: usize, out: &mut [f32]) {
         let (k, s, c) = (self.kernel, self.stride, self.src.channels);
         out.fill(0.0);
