@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The figures in models/README.md: `ganstyle eval` on every shipped model and on the same run
-# with the temporal loss off (out/ablation/, made by scripts/train-models.sh), one table row each.
+# with the temporal loss off (out/ablation/, made by scripts/train-models.sh), one table row each;
+# then the fast-against-johnson comparison (models/mosaic-johnson.gsm, models/mosaic-strong.gsm).
 #
 #   scripts/model-figures.sh
 set -euo pipefail
@@ -31,3 +32,10 @@ for style in pointillism swirls; do
     row "duo: $style" models/duo.gsm "$style"
     row "duo: $style, temporal weight 0" out/ablation/duo-t0.gsm "$style"
 done
+
+echo
+echo "| model | content loss | style loss | warping error (mean of 6 synthetic clips) |"
+echo "|---|---|---|---|"
+row "mosaic: fast, style weight 1000" models/mosaic.gsm
+row "mosaic-johnson: johnson, style weight 1000" models/mosaic-johnson.gsm
+row "mosaic-strong: fast, style weight 3000" models/mosaic-strong.gsm

@@ -50,6 +50,10 @@ run ink-hatching-t0 out/ablation/ink-hatching-t0.gsm --style pattern:ink-hatchin
 duo=(--style pattern:pointillism --style pattern:swirls --steps 1600 "${strong[@]}")
 run duo models/duo.gsm "${duo[@]}" --temporal-weight 5
 run duo-t0 out/ablation/duo-t0.gsm "${duo[@]}" --temporal-weight 0
+# mosaic at the stronger style weight: also the fast side of the fast-against-johnson
+# comparison below (at weight 1000 the two architectures settle at different points between
+# content and style).
+run mosaic-strong models/mosaic-strong.gsm --style pattern:mosaic --steps 1500 "${strong[@]}"
 # The johnson architecture on mosaic's exact settings: the quality reference for the fast
 # architecture (models/README.md, "fast against johnson").
 ARCH=johnson run mosaic-johnson models/mosaic-johnson.gsm --style pattern:mosaic --steps 1500
