@@ -286,7 +286,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<()> {
         stability_on: if stability > 0.0 { stability } else { 0.5 },
     };
     let status_to_terminal = std::io::stderr().is_terminal();
-    let (mut processing_ms, mut dropped) = (0.0f64, 0u64);
+    let (mut processing_ms, mut network_ms, mut dropped) = (0.0f64, 0.0f64, 0u64);
     let mut last = (Instant::now(), 0u64, 0u64);
     let mut stopping: Option<Instant> = None;
     let mut failure: Option<String> = None;
@@ -319,6 +319,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<()> {
                 gst::MessageView::Element(e) => {
                     if let Some(s) = e.structure().filter(|s| s.name() == "ganstyle-stats") {
                         processing_ms = s.get("processing-ms").unwrap_or(processing_ms);
+                        network_ms = s.get("network-ms").unwrap_or(network_ms);
                         dropped = s.get("total-dropped").unwrap_or(dropped);
                     } else if let Some(control) = window_key(&msg) {
                         let said = knobs.apply(control, &live.ganstyle);
@@ -338,8 +339,14 @@ pub fn run(args: LiveArgs) -> anyhow::Result<()> {
             let styled = live.counters.styled.load(Ordering::Relaxed);
             let device: String = live.ganstyle.property("active-device");
             let dropped = dropped + live.queue_dropped();
+            // The network's share, where the element can tell it apart (the CPU path).
+            let network = if network_ms > 0.0 {
+                format!(" (network {network_ms:.0})")
+            } else {
+                String::new()
+            };
             let line = format!(
-                "capture {:.1} fps | output {:.1} fps | processing {processing_ms:.0} ms | dropped {dropped} | {device}",
+                "capture {:.1} fps | output {:.1} fps | processing {processing_ms:.0} ms{network} | dropped {dropped} | {device}",
                 (captured - last.1) as f64 / seconds,
                 (styled - last.2) as f64 / seconds,
             );
