@@ -145,7 +145,7 @@ impl Stylizer {
     /// The styled frame for `x` (`[1, 3, h, w]` in [0, 1] on the model's device) at the same
     /// size, without blending. With `max_size` the network runs on a smaller copy (area
     /// averaged, then bilinear) and its output is scaled back up (bicubic), all on the device.
-    /// Both [`Self::stylize`] and the element's GPU frame path go through here.
+    /// [`Self::restyle_frame`] off the CPU and the element's GPU frame path go through here.
     pub fn styled_tensor(&self, x: Tensor<4>) -> Tensor<4> {
         let [_, _, h, w] = x.dims();
         let Some((sw, sh)) = self.network_size(w as u32, h as u32) else {

@@ -15,7 +15,7 @@
 use multiversion::multiversion;
 use rayon::prelude::*;
 
-use super::gemm::{Dst, Threads, View, matmul};
+use super::gemm::{Threads, View, matmul};
 use super::map::{Map, Pool};
 use super::narrow;
 
@@ -159,7 +159,7 @@ impl Conv {
                 }
                 let lhs = View::dense(window, wo, k * kc);
                 let rhs = View::dense(&self.weights, k * kc, cout);
-                matmul(row, Dst::RowMajor(cout), lhs, rhs, false, Threads::One);
+                matmul(row, cout, lhs, rhs, false, Threads::One);
             });
     }
 
@@ -181,7 +181,7 @@ impl Conv {
                         col_stride: 1,
                     };
                     let rhs = View::dense(&self.weights[ky * kc * cout..][..kc * cout], kc, cout);
-                    matmul(row, Dst::RowMajor(cout), lhs, rhs, ky > 0, Threads::One);
+                    matmul(row, cout, lhs, rhs, ky > 0, Threads::One);
                 }
             });
     }
@@ -212,7 +212,7 @@ impl Conv {
                         col_stride: 1,
                     };
                     let rhs = View::dense(&self.weights[ky * kc * cout..][..kc * cout], kc, cout);
-                    matmul(buffer, Dst::RowMajor(cout), lhs, rhs, ky > 0, Threads::One);
+                    matmul(buffer, cout, lhs, rhs, ky > 0, Threads::One);
                 }
                 for (i, row) in rows.chunks_exact_mut(wo * cout).enumerate() {
                     row.copy_from_slice(&buffer[i * wp * cout..][..wo * cout]);
@@ -246,7 +246,7 @@ impl Conv {
                 depthwise_row(&rows, oy, depthwise);
                 let lhs = View::dense(depthwise, wo, c);
                 let rhs = View::dense(&self.weights, c, cout);
-                matmul(row, Dst::RowMajor(cout), lhs, rhs, false, Threads::One);
+                matmul(row, cout, lhs, rhs, false, Threads::One);
             });
         out
     }

@@ -58,21 +58,11 @@ pub enum Threads {
     All,
 }
 
-/// Where a product's `m`×`n` result goes: row-major (rows `row_stride` apart) or column-major
-/// (columns `col_stride` apart).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dst {
-    /// Element `(r, c)` at `r * stride + c`.
-    RowMajor(usize),
-    /// Element `(r, c)` at `r + c * stride`.
-    ColMajor(usize),
-}
-
-/// `dst = lhs · rhs`, or `dst += lhs · rhs` with `accumulate`, laid out as `layout` says.
-/// Panics (never reads or writes out of bounds) when the shapes do not fit the slices.
+/// `dst = lhs · rhs`, or `dst += lhs · rhs` with `accumulate`, row-major with rows `dst_stride`
+/// apart. Panics (never reads or writes out of bounds) when the shapes do not fit the slices.
 pub fn matmul(
     dst: &mut [f32],
-    layout: Dst,
+    dst_stride: usize,
     lhs: View,
     rhs: View,
     accumulate: bool,
@@ -85,26 +75,13 @@ pub fn matmul(
     if m == 0 || n == 0 {
         return;
     }
-    // Distinct (r, c) must be distinct elements: the runs along the unit stride fit between
-    // the strided ones.
-    let (rs, cs) = match layout {
-        Dst::RowMajor(stride) => {
-            assert!(n <= stride, "dst rows overlap");
-            (stride, 1)
-        }
-        Dst::ColMajor(stride) => {
-            assert!(m <= stride, "dst columns overlap");
-            (1, stride)
-        }
-    };
-    let last = (m - 1) * rs + (n - 1) * cs;
+    assert!(n <= dst_stride, "dst rows overlap");
+    let last = (m - 1) * dst_stride + n - 1;
     assert!(last < dst.len(), "dst: element {last} of {}", dst.len());
     if k == 0 {
         if !accumulate {
-            for r in 0..m {
-                for c in 0..n {
-                    dst[r * rs + c * cs] = 0.0;
-                }
+            for row in dst.chunks_mut(dst_stride).take(m) {
+                row[..n].fill(0.0);
             }
         }
         return;
@@ -115,15 +92,15 @@ pub fn matmul(
     };
     // SAFETY: the asserts above bound every element gemm reads through `lhs` and `rhs` by
     // their slices, and every element it writes by `dst`, which we borrow mutably; strides are
-    // non-negative and distinct result positions are distinct elements of `dst`.
+    // non-negative and rows of `n ≤ dst_stride` values do not overlap.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
             dst.as_mut_ptr(),
-            cs as isize,
-            rs as isize,
+            1,
+            dst_stride as isize,
             accumulate,
             lhs.data.as_ptr(),
             lhs.col_stride as isize,
@@ -152,7 +129,7 @@ pub fn ceiling_gflops(n: usize, repeats: usize) -> f64 {
         let start = Instant::now();
         matmul(
             &mut c,
-            Dst::RowMajor(n),
+            n,
             View::dense(&a, n, n),
             View::dense(&b, n, n),
             false,
@@ -181,7 +158,7 @@ mod tests {
         let weights = [1.0, -1.0, 0.5, 2.0, 0.0, 1.0];
         let rhs = View::dense(&weights, 3, 2);
         let mut dst = vec![100.0; 4 * 3];
-        matmul(&mut dst, Dst::RowMajor(3), lhs, rhs, false, Threads::One);
+        matmul(&mut dst, 3, lhs, rhs, false, Threads::One);
         for r in 0..4 {
             for c in 0..2 {
                 let want: f32 = (0..3).map(|k| data[r * 2 + k] * weights[k * 2 + c]).sum();
@@ -190,27 +167,11 @@ mod tests {
             assert_eq!(dst[r * 3 + 2], 100.0, "the gap column is not written");
         }
         let before = dst.clone();
-        matmul(&mut dst, Dst::RowMajor(3), lhs, rhs, true, Threads::All);
+        matmul(&mut dst, 3, lhs, rhs, true, Threads::All);
         for (i, (after, before)) in dst.iter().zip(&before).enumerate() {
             let expected = if i % 3 == 2 { 100.0 } else { 2.0 * before };
             assert_eq!(*after, expected, "{i}");
         }
-        // Column-major: element (r, c) at r + c * 5.
-        let mut columns = vec![-1.0; 2 * 5];
-        matmul(
-            &mut columns,
-            Dst::ColMajor(5),
-            lhs,
-            rhs,
-            false,
-            Threads::One,
-        );
-        for r in 0..4 {
-            for c in 0..2 {
-                assert_eq!(columns[r + c * 5], before[r * 3 + c], "({r}, {c})");
-            }
-        }
-        assert_eq!(columns[4], -1.0);
     }
 
     #[test]
@@ -228,7 +189,7 @@ mod tests {
         let mut dst = [0.0f32; 3];
         matmul(
             &mut dst,
-            Dst::RowMajor(1),
+            1,
             lhs,
             View::dense(&rhs, 2, 1),
             false,

@@ -48,11 +48,7 @@ impl Map {
     /// The first image of a planar `[n, channels, height, width]` tensor.
     pub fn from_tensor(tensor: Tensor<4>) -> Self {
         let [_, c, h, w] = tensor.dims();
-        let planar: Vec<f32> = tensor
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .expect("f32 tensor data");
+        let planar = super::values(tensor);
         let n = w * h;
         let mut data = vec![0.0; c * n];
         for (i, pixel) in data.chunks_exact_mut(c).enumerate() {
@@ -89,7 +85,7 @@ pub struct Pool {
 impl Pool {
     /// A `width`×`height`×`channels` map on a recycled buffer when one is large enough. Its
     /// values are unspecified (left over from earlier maps): for operations that write every
-    /// value. See [`Pool::zeroed`] for ones that accumulate.
+    /// value.
     pub fn map(&self, width: usize, height: usize, channels: usize) -> Map {
         let len = width * height * channels;
         let mut data = {
@@ -112,13 +108,6 @@ impl Pool {
             height,
             channels,
         }
-    }
-
-    /// A map of zeros.
-    pub fn zeroed(&self, width: usize, height: usize, channels: usize) -> Map {
-        let mut map = self.map(width, height, channels);
-        map.data.fill(0.0);
-        map
     }
 
     /// Give a map's buffer back.
@@ -149,15 +138,14 @@ mod tests {
     }
 
     #[test]
-    fn recycled_buffers_come_back_sized_and_zeroed_on_request() {
+    fn recycled_buffers_come_back_sized() {
         let pool = Pool::default();
         let mut a = pool.map(4, 3, 2);
         a.data.fill(7.0);
         let capacity = a.data.capacity();
         pool.recycle(a);
-        let b = pool.zeroed(2, 2, 2);
+        let b = pool.map(2, 2, 2);
         assert_eq!(b.data.len(), 8);
-        assert!(b.data.iter().all(|v| *v == 0.0));
         assert_eq!(b.data.capacity(), capacity, "the buffer was reused");
         assert_eq!(b.pixel(1, 1).len(), 2);
     }

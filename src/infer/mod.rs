@@ -90,11 +90,12 @@ pub struct CpuGenerator {
     pool: Pool,
 }
 
+/// A tensor's values as f32, in burn's order (weights, or a map read back from burn).
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data()
         .convert::<f32>()
         .try_to_vec::<f32>()
-        .expect("f32 weights")
+        .expect("f32 tensor data")
 }
 
 /// `[cout, cin, k, k]` weights (and bias) of a full convolution as `[ky][kx][cin][cout]`.
