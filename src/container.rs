@@ -132,6 +132,18 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>> {
     })
 }
 
+/// Refuse to write over an existing `path` unless `force`: an error naming the file and the
+/// flag that allows it.
+pub fn refuse_existing(path: &Path, force: bool) -> Result<()> {
+    if path.exists() && !force {
+        return Err(Error::Invalid(format!(
+            "{} exists; pass --force to replace it",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 /// A new temporary file in `path`'s folder (made if needed), to be renamed onto `path` once
 /// complete; deleted when dropped before that. It keeps `path`'s extension, so tools that go
 /// by the name see the right kind of file.

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 use clap::Args;
 
+use crate::container::refuse_existing;
+
 /// The output options shared by the commands that take several inputs.
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
@@ -55,9 +57,7 @@ impl OutputArgs {
                     output.display()
                 );
             }
-            if output.exists() && !self.force {
-                bail!("{} exists (use --force to replace it)", output.display());
-            }
+            refuse_existing(output, self.force)?;
         }
         Ok(outputs)
     }
@@ -111,7 +111,7 @@ mod tests {
         std::fs::write(&existing, b"keep").unwrap();
         let mut a = args(None, dir.path().to_str());
         let err = a.paths(&inputs(&["a.jpg"]), png).unwrap_err().to_string();
-        assert!(err.contains("exists (use --force"), "{err}");
+        assert!(err.contains("a.png exists; pass --force"), "{err}");
         a.force = true;
         assert_eq!(a.paths(&inputs(&["a.jpg"]), png).unwrap(), vec![existing]);
     }

@@ -12,7 +12,7 @@ use gstreamer_app as gst_app;
 
 use super::camera::{CameraRequest, Capture};
 use super::encode::Container;
-use super::{add_chain, link_decoded, link_err, make, temp_beside};
+use super::{add_chain, link_decoded, link_err, make, refuse_existing, temp_beside};
 use crate::error::{Error, Result};
 
 /// Where frames come from.
@@ -383,12 +383,7 @@ fn output_branch(
             chain
         }
         Output::File(path) => {
-            if path.exists() && !force {
-                return Err(Error::Invalid(format!(
-                    "{} exists; pass --force to replace it",
-                    path.display()
-                )));
-            }
+            refuse_existing(path, force)?;
             let container = Container::from_path(path)?;
             let temp = temp_beside(path)?;
             let mut chain = vec![convert];

@@ -10,7 +10,7 @@ pub mod restyle;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
-pub use crate::container::temp_beside;
+pub use crate::container::{refuse_existing, temp_beside};
 use crate::error::{Error, Result};
 
 /// Start GStreamer and register this build's `ganstyle` element (so the CLI runs the very

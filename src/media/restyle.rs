@@ -13,7 +13,9 @@ use gstreamer::prelude::*;
 use gstreamer_pbutils as gst_pbutils;
 
 use super::encode::Container;
-use super::{add_chain, bus_error, carries, link_decoded, link_err, make, temp_beside};
+use super::{
+    add_chain, bus_error, carries, link_decoded, link_err, make, refuse_existing, temp_beside,
+};
 use crate::error::{Error, Result};
 use crate::video::file_uri;
 
@@ -106,12 +108,7 @@ pub fn restyle(job: &RestyleJob) -> Result<Restyled> {
     let RestyleJob { input, output, .. } = *job;
     let info = probe(input)?;
     let container = Container::from_path(output)?;
-    if output.exists() && !job.force {
-        return Err(Error::Invalid(format!(
-            "{} exists; pass --force to replace it",
-            output.display()
-        )));
-    }
+    refuse_existing(output, job.force)?;
     let temp = temp_beside(output)?;
     let built = build(input, temp.path(), container, job.configure)?;
     let result = run(&built, job);
