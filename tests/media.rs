@@ -15,6 +15,17 @@ fn ganstyle() -> Command {
     Command::cargo_bin("ganstyle").expect("binary built")
 }
 
+/// `ganstyle live` from the test pattern at 64×48, 30 fps.
+const LIVE_TEST_SOURCE: [&str; 7] = [
+    "live",
+    "--source",
+    "test",
+    "--resolution",
+    "64x48",
+    "--fps",
+    "30",
+];
+
 /// A 64×48 clip of `frames` frames at 15 fps, with a sine-tone AAC track when `audio`.
 fn make_clip(path: &Path, frames: u32, audio: bool) {
     let mut pipeline = format!(
@@ -161,15 +172,7 @@ fn live_test_source_writes_a_playable_file_of_n_frames() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("live.mp4");
     ganstyle()
-        .args([
-            "live",
-            "--source",
-            "test",
-            "--resolution",
-            "64x48",
-            "--fps",
-            "30",
-        ])
+        .args(LIVE_TEST_SOURCE)
         .args([
             "--output",
             out.to_str().unwrap(),
@@ -192,15 +195,7 @@ fn sigint_during_a_live_recording_leaves_a_playable_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("take.mkv");
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ganstyle"))
-        .args([
-            "live",
-            "--source",
-            "test",
-            "--resolution",
-            "64x48",
-            "--fps",
-            "30",
-        ])
+        .args(LIVE_TEST_SOURCE)
         .args(["--output", out.to_str().unwrap(), "--device", "cpu"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -43,6 +43,14 @@ pub struct Mixing {
     pub stability: f32,
 }
 
+impl Mixing {
+    /// Whether the output is the network's output as it is (strength 1, no colour
+    /// preservation), before any `stability`.
+    fn styled_only(&self) -> bool {
+        self.strength == 1.0 && !self.preserve_color
+    }
+}
+
 /// The previous frame's input and finished output, kept for `stability`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Previous {
@@ -90,7 +98,7 @@ pub fn finish(
     }
 
     let row_bytes = w as usize * geometry.layout.bytes;
-    let plain = mixing.strength == 1.0 && !mixing.preserve_color;
+    let plain = mixing.styled_only();
     let used = geometry.used_len(frame.len());
     let rows = frame[..used]
         .par_chunks_mut(geometry.stride)
@@ -168,7 +176,7 @@ fn finish_row(
     stabilize: bool,
 ) {
     let [r, g, b] = geometry.layout.rgb;
-    let plain = mixing.strength == 1.0 && !mixing.preserve_color;
+    let plain = mixing.styled_only();
     let unit = |p: [u8; 3]| p.map(|v| f32::from(v) / 255.0);
     let mut kept = kept.map(|(i, o)| (i.chunks_exact_mut(3), o.chunks_exact_mut(3)));
     for (px, s) in pixels.chunks_exact_mut(geometry.layout.bytes).zip(styled) {
