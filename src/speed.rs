@@ -106,7 +106,8 @@ pub fn network(
     let image = test_image(width, height);
     match engine {
         Engine::Runtime(runtime) => time_frames(warmup, 3, min_time, || {
-            std::hint::black_box(runtime.forward(&image, mix));
+            // Output buffers go back to the pool, as the element's do.
+            runtime.recycle(std::hint::black_box(runtime.forward(&image, mix)));
         }),
         Engine::Burn(generator, device) => {
             let x = image.to_tensor(device);

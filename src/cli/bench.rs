@@ -180,7 +180,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             None => format!("{:>13} {:>7} {:>9}", "-", "-", "-"),
         };
         println!(
-            "{:<11} {:<11} {:>9.1} {:>7.1} {:>11.2} {:>8.1} {:>7.0}% | {element_columns}",
+            "{:<11} {:<11} {:>9.2} {:>7.1} {:>11.2} {:>8.1} {:>7.0}% | {element_columns}",
             format!("{w}x{h}"),
             format!("{nw}x{nh}"),
             timing.ms(),
