@@ -237,8 +237,10 @@ fn bench_reports_speed_against_the_ceiling_and_refuses_bad_sizes() {
         // frame, network size, ms/frame, fps, GFLOP/frame, GFLOP/s, share, |, element ms, fps, overhead
         let ms: f64 = row[2].parse().unwrap();
         let fps: f64 = row[3].parse().unwrap();
+        // Both are printed rounded (ms to 0.01, fps to 0.1): allow for that, plus 2 %.
+        let rounding = 0.005 / ms + 0.05 / fps;
         assert!(
-            ms > 0.0 && (fps * ms / 1000.0 - 1.0).abs() < 0.05,
+            ms > 0.0 && (fps * ms / 1000.0 - 1.0).abs() < 0.02 + rounding,
             "{row:?}"
         );
         let element_ms: f64 = row[8].parse().unwrap();

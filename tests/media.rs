@@ -285,6 +285,7 @@ fn bad_live_flags_are_named() {
         ));
     ganstyle()
         .args(["live", "--source", "test", "--output", "v4l2:/dev/video99"])
+        .timeout(Duration::from_secs(60))
         .assert()
         .failure()
         .stderr(predicate::str::contains("v4l2loopback"));

@@ -437,13 +437,15 @@ fn latency_includes_processing_time_and_stats_are_posted() {
 
     std::thread::sleep(Duration::from_millis(1100));
     h_.push_and_pull(frame(&info, 1)).unwrap();
+    // The last report: a slow first frame (a loaded machine) may have posted one already.
     let stats = bus
         .iter_filtered(&[gst::MessageType::Element])
-        .find_map(|m| {
+        .filter_map(|m| {
             m.structure()
                 .filter(|s| s.name() == "ganstyle-stats")
                 .map(|s| s.to_owned())
         })
+        .last()
         .expect("a ganstyle-stats message");
     assert!(stats.get::<f64>("fps").unwrap() > 0.0);
     let processing = stats.get::<f64>("processing-ms").unwrap();
@@ -453,7 +455,7 @@ fn latency_includes_processing_time_and_stats_are_posted() {
         "network {network} ms of processing {processing} ms"
     );
     assert_eq!(stats.get::<u64>("total-frames").unwrap(), 2);
-    assert_eq!(stats.get::<u64>("dropped").unwrap(), 0);
+    assert_eq!(stats.get::<u64>("total-dropped").unwrap(), 0);
 }
 
 #[test]

@@ -358,27 +358,31 @@ impl CpuGenerator {
 
 #[cfg(test)]
 mod tests {
-    use burn::tensor::{Device, Distribution, TensorData};
+    use burn::tensor::{Device, TensorData};
 
     use super::*;
     use crate::model::{Arch, GeneratorConfig};
 
-    /// Randomize every parameter (norm scales and shifts included, which start as 1 and 0).
+    /// Seeded random weights, then seeded jitter on every parameter (norm scales and shifts
+    /// included, which start as 1 and 0).
     fn randomized(arch: Arch, styles: usize) -> Generator {
         use burn::module::{Module, ModuleMapper, Param};
-        struct Jitter;
+        use rand::rngs::StdRng;
+        use rand::{Rng, SeedableRng};
+        struct Jitter(StdRng);
         impl ModuleMapper for Jitter {
             fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-                let (id, tensor, mapper) = param.consume();
-                let shape = tensor.shape();
-                let noise =
-                    Tensor::random(shape, Distribution::Uniform(-0.2, 0.2), &tensor.device());
-                Param::from_mapped_value(id, tensor + noise, mapper)
+                param.map(|tensor| {
+                    let noise: Vec<f32> = (0..tensor.shape().num_elements())
+                        .map(|_| self.0.random_range(-0.2..0.2))
+                        .collect();
+                    let noise = TensorData::new(noise, tensor.shape());
+                    tensor.clone() + Tensor::from_data(noise, &tensor.device())
+                })
             }
         }
-        GeneratorConfig::new(arch, styles)
-            .init(&Device::flex())
-            .map(&mut Jitter)
+        crate::model::seeded::seeded(GeneratorConfig::new(arch, styles).init(&Device::flex()), 5)
+            .map(&mut Jitter(StdRng::seed_from_u64(6)))
     }
 
     fn image(width: usize, height: usize) -> Map {

@@ -5,6 +5,7 @@ pub mod discriminator;
 pub mod file;
 pub mod generator;
 pub mod layers;
+pub mod seeded;
 
 use std::path::{Path, PathBuf};
 

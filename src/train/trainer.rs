@@ -528,6 +528,7 @@ fn validate(config: &TrainConfig) -> Result<()> {
 mod tests {
     use super::*;
     use crate::model::Arch;
+    use crate::model::seeded::seeded;
     use crate::procedural::{ContentKind, StylePattern, content_image};
     use crate::train::losses::GanLoss;
 
@@ -543,8 +544,7 @@ mod tests {
     #[test]
     fn generator_steps_on_a_fixed_batch_lower_its_loss() {
         let device = Device::flex().autodiff();
-        device.seed(1);
-        let mut generator = GeneratorConfig::new(Arch::Fast, 1).init(&device);
+        let mut generator = seeded(GeneratorConfig::new(Arch::Fast, 1).init(&device), 1);
         let net = LossNetwork::new(None, &device).unwrap();
         let style = crate::frame::image_to_tensor(&StylePattern::Mosaic.render(64, 64, 1), &device);
         let targets: Vec<Tensor<3>> = net
@@ -568,14 +568,14 @@ mod tests {
             generator = optim.step(2e-3, generator, grads);
         }
         let last: f32 = loss(&generator).into_scalar();
-        assert!(last < 0.8 * first, "generator loss {first} -> {last}");
+        // 0.15 to 0.33 of the first loss for seeds 1 to 10.
+        assert!(last < 0.5 * first, "generator loss {first} -> {last}");
     }
 
     #[test]
     fn discriminator_steps_lower_its_loss() {
         let device = Device::flex().autodiff();
-        device.seed(2);
-        let mut d = DiscriminatorConfig::default().init(&device);
+        let mut d = seeded(DiscriminatorConfig::default().init(&device), 2);
         let real =
             crate::frame::image_to_tensor(&StylePattern::Pointillism.render(32, 32, 1), &device);
         let fake = fixed_batch(&device).slice([0..1, 0..3, 0..32, 0..32]);
@@ -589,6 +589,7 @@ mod tests {
             d = optim.step(2e-3, d, grads);
         }
         let last: f32 = loss(&d).into_scalar();
-        assert!(last < first, "discriminator loss {first} -> {last}");
+        // 0.43 to 0.69 of the first loss for seeds 1 to 10.
+        assert!(last < 0.8 * first, "discriminator loss {first} -> {last}");
     }
 }
