@@ -214,15 +214,8 @@ impl Stylizer {
             Some(cpu) => {
                 let source = Packed::new(frame, *geometry)?;
                 let (styled, network) = cpu.styled(&source, &self.mix, size);
-                let done = finish(
-                    frame,
-                    geometry,
-                    Styled::Floats(&styled.data),
-                    mixing,
-                    previous,
-                    follows,
-                );
-                cpu.recycle(styled);
+                let done = finish(frame, geometry, styled.styled(), mixing, previous, follows);
+                cpu.recycle(styled.into_buffer());
                 done.map(|()| network)
             }
             None => {

@@ -15,20 +15,42 @@ use super::to_u8;
 use crate::error::{Error, Result};
 
 /// The network's output at the frame's size, RGB rows without padding.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub enum Styled<'a> {
     /// Values in [0, 1] (the CPU runtime's output map).
     Floats(&'a [f32]),
     /// 8-bit values (an [`RgbImage`]'s bytes).
     Bytes(&'a [u8]),
+    /// Values in [0, 1], made a row at a time as the pass reaches them (an upscale's last
+    /// step, so the full-size output is never stored).
+    Rows(&'a dyn StyledRows),
+}
+
+/// An output that makes its rows on demand, from any thread.
+pub trait StyledRows: Sync {
+    /// Width and height in pixels.
+    fn size(&self) -> (usize, usize);
+    /// Row `y` into `out`: `3 * width` RGB values, in [0, 1] up to rounding and overshoot
+    /// (they are clamped when rounded to 8 bits).
+    fn fill_row(&self, y: usize, out: &mut [f32]);
 }
 
 impl Styled<'_> {
-    fn len(&self) -> usize {
-        match self {
+    /// Whether it is the output for a `width`×`height` frame; if not, what it is instead.
+    fn check(&self, width: usize, height: usize) -> std::result::Result<(), String> {
+        let values = match self {
             Styled::Floats(v) => v.len(),
             Styled::Bytes(v) => v.len(),
-        }
+            Styled::Rows(rows) => {
+                let (w, h) = rows.size();
+                return ((w, h) == (width, height))
+                    .then_some(())
+                    .ok_or_else(|| format!("{w}x{h} styled rows"));
+            }
+        };
+        (values == 3 * width * height)
+            .then_some(())
+            .ok_or_else(|| format!("{values} styled values"))
     }
 }
 
@@ -73,11 +95,8 @@ pub fn finish(
 ) -> Result<()> {
     geometry.check(frame.len())?;
     let (w, h) = (geometry.width, geometry.height);
-    if styled.len() != 3 * w as usize * h as usize {
-        return Err(Error::Invalid(format!(
-            "{} styled values do not fit a {w}x{h} frame",
-            styled.len()
-        )));
+    if let Err(what) = styled.check(w as usize, h as usize) {
+        return Err(Error::Invalid(format!("{what} do not fit a {w}x{h} frame")));
     }
     if mixing.stability <= 0.0 {
         *previous = None;
@@ -109,38 +128,45 @@ pub fn finish(
             .par_chunks_mut(row)
             .zip(p.output.par_chunks_mut(row))
     });
-    let row = |y: usize, pixels: &mut [u8], kept: Option<(&mut [u8], &mut [u8])>| {
-        let (pixels, values) = (
-            &mut pixels[..row_bytes],
-            3 * y * w as usize..3 * (y + 1) * w as usize,
-        );
-        match styled {
-            Styled::Floats(v) if plain && kept.is_none() => store_plain(
-                pixels,
-                geometry.layout.bytes,
-                geometry.layout.rgb,
-                &v[values],
-            ),
-            Styled::Floats(v) => {
-                let styled = v[values]
-                    .chunks_exact(3)
-                    .map(|p| [p[0], p[1], p[2]].map(to_u8));
-                finish_row(pixels, geometry, styled, mixing, kept, stabilize)
-            }
+    let row = |y: usize,
+               pixels: &mut [u8],
+               kept: Option<(&mut [u8], &mut [u8])>,
+               scratch: &mut Vec<f32>| {
+        let pixels = &mut pixels[..row_bytes];
+        let span = 3 * y * w as usize..3 * (y + 1) * w as usize;
+        let values = match styled {
             Styled::Bytes(v) => {
-                let styled = v[values].chunks_exact(3).map(|p| [p[0], p[1], p[2]]);
-                finish_row(pixels, geometry, styled, mixing, kept, stabilize)
+                let styled = v[span].chunks_exact(3).map(|p| [p[0], p[1], p[2]]);
+                return finish_row(pixels, geometry, styled, mixing, kept, stabilize);
             }
+            Styled::Floats(v) => &v[span],
+            Styled::Rows(rows) => {
+                scratch.resize(span.len(), 0.0);
+                rows.fill_row(y, scratch);
+                &scratch[..]
+            }
+        };
+        if plain && kept.is_none() {
+            store_plain(pixels, geometry.layout.bytes, geometry.layout.rgb, values);
+        } else {
+            let styled = values
+                .chunks_exact(3)
+                .map(|p| [p[0], p[1], p[2]].map(to_u8));
+            finish_row(pixels, geometry, styled, mixing, kept, stabilize);
         }
     };
     match kept {
         Some(kept) => rows
             .zip(kept)
             .enumerate()
-            .for_each(|(y, (pixels, (i, o)))| row(y, pixels, Some((i, o)))),
+            .for_each_init(Vec::new, |scratch, (y, (pixels, (i, o)))| {
+                row(y, pixels, Some((i, o)), scratch)
+            }),
         None => rows
             .enumerate()
-            .for_each(|(y, pixels)| row(y, pixels, None)),
+            .for_each_init(Vec::new, |scratch, (y, pixels)| {
+                row(y, pixels, None, scratch)
+            }),
     }
     Ok(())
 }
@@ -221,6 +247,19 @@ mod tests {
         }
     }
 
+    /// Flat values served as rows.
+    struct RowsOf<'a>(&'a [f32], usize, usize);
+
+    impl StyledRows for RowsOf<'_> {
+        fn size(&self) -> (usize, usize) {
+            (self.1, self.2)
+        }
+
+        fn fill_row(&self, y: usize, out: &mut [f32]) {
+            out.copy_from_slice(&self.0[3 * self.1 * y..][..3 * self.1]);
+        }
+    }
+
     /// The unfused path this pass replaces: unpack, blend, stabilize, pack.
     fn reference(
         frame: &mut [u8],
@@ -272,12 +311,14 @@ mod tests {
                         })
                         .collect();
                     let mut want = frame.clone();
+                    let mut by_rows = frame.clone();
                     let styled = picture(w, h, frame_no as u32);
                     let floats: Vec<f32> = styled
                         .as_raw()
                         .iter()
                         .map(|&v| f32::from(v) / 255.0)
                         .collect();
+                    let mut rows_previous = previous.clone();
                     finish(
                         &mut frame,
                         &geometry,
@@ -287,6 +328,19 @@ mod tests {
                         true,
                     )
                     .unwrap();
+                    // The same values handed over a row at a time.
+                    let rows = RowsOf(&floats, w as usize, h as usize);
+                    finish(
+                        &mut by_rows,
+                        &geometry,
+                        Styled::Rows(&rows),
+                        mixing,
+                        &mut rows_previous,
+                        true,
+                    )
+                    .unwrap();
+                    assert_eq!(by_rows, frame, "{layout:?} {mixing:?} frame {frame_no}");
+                    assert_eq!(rows_previous, previous);
                     let kept = reference(
                         &mut want,
                         &geometry,
@@ -364,6 +418,16 @@ mod tests {
             false,
         );
         assert!(err.unwrap_err().to_string().contains("30 styled values"));
+        let values = vec![0.5f32; 3 * 4 * 2];
+        let err = finish(
+            &mut frame,
+            &geometry,
+            Styled::Rows(&RowsOf(&values, 4, 2)),
+            mixing,
+            &mut None,
+            false,
+        );
+        assert!(err.unwrap_err().to_string().contains("4x2 styled rows"));
         let err = finish(
             &mut frame[..20],
             &geometry,

@@ -31,6 +31,7 @@ use burn::tensor::Tensor;
 use image::RgbImage;
 use rayon::prelude::*;
 
+use crate::frame::finish::Styled;
 use crate::model::Generator;
 use crate::model::generator::padded_size;
 use crate::model::layers::{CondInstanceNorm, ConvLayer};
@@ -76,6 +77,33 @@ struct Layer {
     conv: Conv,
     norm: Option<Norm>,
     relu: bool,
+}
+
+/// The network's output for a frame, at the frame's size.
+#[derive(Debug)]
+pub enum Output {
+    /// The network ran at the frame's size.
+    Full(Map),
+    /// The network ran on a smaller copy; its rows come upscaled as they are read.
+    Upscaled(resize::Upscale),
+}
+
+impl Output {
+    /// The output as the frame's last pass reads it.
+    pub fn styled(&self) -> Styled<'_> {
+        match self {
+            Output::Full(map) => Styled::Floats(&map.data),
+            Output::Upscaled(upscale) => Styled::Rows(upscale),
+        }
+    }
+
+    /// The buffer it holds, for [`CpuGenerator::recycle`].
+    pub fn into_buffer(self) -> Map {
+        match self {
+            Output::Full(map) => map,
+            Output::Upscaled(upscale) => upscale.into_buffer(),
+        }
+    }
 }
 
 /// The generator, compiled for the CPU. Holds its own buffer pool: keep one per stream.
@@ -295,19 +323,20 @@ impl CpuGenerator {
     /// The network's output for `source` at the source's size, in [0, 1]. With
     /// `network_size` the network runs at that smaller size (area average by the whole factor,
     /// then bilinear) and its output is scaled back up bicubically, as
-    /// [`crate::stylize::Stylizer::styled_tensor`] does with burn. Also returns the time the
-    /// network's forward pass took (the rest is conversion and scaling). Give the map back
-    /// with [`Self::recycle`] to reuse its buffer.
+    /// [`crate::stylize::Stylizer::styled_tensor`] does with burn; the last step of that
+    /// upscale is left to whoever reads the rows. Also returns the time the network's forward
+    /// pass took (the rest is conversion and scaling). Give the output back with
+    /// [`Self::recycle`] to reuse its buffer.
     pub fn styled(
         &self,
         source: &impl Source,
         mix: &[f32],
         network_size: Option<(u32, u32)>,
-    ) -> (Map, Duration) {
+    ) -> (Output, Duration) {
         let Some((sw, sh)) = network_size else {
             let started = Instant::now();
             let styled = self.forward(source, mix);
-            return (styled, started.elapsed());
+            return (Output::Full(styled), started.elapsed());
         };
         let (w, h) = (source.width(), source.height());
         let (sw, sh) = (sw as usize, sh as usize);
@@ -328,10 +357,10 @@ impl CpuGenerator {
         let started = Instant::now();
         let styled_small = self.forward(&small, mix);
         let network = started.elapsed();
-        let styled = resize::bicubic(&styled_small, w, h, &self.pool);
+        let styled = resize::Upscale::bicubic(&styled_small, w, h, &self.pool);
         self.pool.recycle(small);
         self.pool.recycle(styled_small);
-        (styled, network)
+        (Output::Upscaled(styled), network)
     }
 
     /// Give back a map this runtime returned, for the next frame to reuse.

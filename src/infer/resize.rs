@@ -6,6 +6,7 @@ use rayon::prelude::*;
 
 use super::map::{Map, Pool};
 use super::source::Source;
+use crate::frame::finish::StyledRows;
 
 /// Average each `factor`×`factor` block of `src` (the rows and columns left over are dropped),
 /// reading the source a row at a time, so a packed frame is read in place.
@@ -82,8 +83,21 @@ fn cubic_taps(in_size: usize, out_size: usize) -> Vec<Taps<4>> {
 
 /// Separable resampling of an RGB map: each output pixel is the weighted sum of `xs[x] × ys[y]`
 /// source pixels, done as a pass along rows (into a map of the output's width) and then one
-/// along columns. Sums run in tap order, from zero.
+/// along columns. Sums run in tap order.
 fn resample<const N: usize>(src: &Map, xs: &[Taps<N>], ys: &[Taps<N>], pool: &Pool) -> Map {
+    let wide = along_rows(src, xs, pool);
+    let mut out = pool.map(xs.len(), ys.len(), 3);
+    let row_len = out.row_len();
+    out.data
+        .par_chunks_mut(row_len)
+        .zip(ys)
+        .for_each(|(row, taps)| along_columns(&wide, taps, row));
+    pool.recycle(wide);
+    out
+}
+
+/// The pass along rows: `src`'s rows resampled to `xs.len()` pixels each.
+fn along_rows<const N: usize>(src: &Map, xs: &[Taps<N>], pool: &Pool) -> Map {
     assert_eq!(src.channels, 3, "an RGB map");
     let mut wide = pool.map(xs.len(), src.height, 3);
     wide.data
@@ -99,20 +113,25 @@ fn resample<const N: usize>(src: &Map, xs: &[Taps<N>], ys: &[Taps<N>], pool: &Po
                 pixel.copy_from_slice(&sum);
             }
         });
-    let mut out = pool.map(xs.len(), ys.len(), 3);
-    let row_len = out.row_len();
-    out.data
-        .par_chunks_mut(row_len)
-        .zip(ys)
-        .for_each(|(row, taps)| {
-            let lines: [&[f32]; N] = taps.map(|(sy, _)| &wide.data[sy * row_len..][..row_len]);
-            let weights = taps.map(|(_, weight)| weight);
-            for (i, p) in row.iter_mut().enumerate() {
-                *p = (0..N).fold(0.0, |sum, k| sum + weights[k] * lines[k][i]);
-            }
-        });
-    pool.recycle(wide);
-    out
+    wide
+}
+
+/// One output row of the pass along columns: the weighted sum of `wide`'s rows at `taps`.
+fn along_columns<const N: usize>(wide: &Map, taps: &Taps<N>, row: &mut [f32]) {
+    let row_len = wide.row_len();
+    let lines: [&[f32]; N] = taps.map(|(sy, _)| &wide.data[sy * row_len..][..row_len]);
+    let weights = taps.map(|(_, weight)| weight);
+    weighted_rows(&lines, &weights, &mut row[..row_len]);
+}
+
+/// `out[i] = Σₖ weights[k] × lines[k][i]`, summed in `k` order from zero; compiled for AVX2
+/// too (chosen at run time).
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn weighted_rows<const N: usize>(lines: &[&[f32]; N], weights: &[f32; N], out: &mut [f32]) {
+    let lines = lines.map(|line| &line[..out.len()]);
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = (0..N).fold(0.0, |sum, k| sum + weights[k] * lines[k][i]);
+    }
 }
 
 /// Bilinear resize to `width`×`height`.
@@ -127,6 +146,44 @@ pub fn bicubic(src: &Map, width: usize, height: usize, pool: &Pool) -> Map {
     let xs = cubic_taps(src.width, width);
     let ys = cubic_taps(src.height, height);
     resample(src, &xs, &ys, pool)
+}
+
+/// A bicubic resize done halfway: the pass along rows is done, and each output row is made
+/// when it is asked for ([`StyledRows::fill_row`]), so the last pass over the frame can take
+/// the rows as it goes and the full-size result is never stored. The same values as
+/// [`bicubic`].
+#[derive(Debug)]
+pub struct Upscale {
+    /// `src` resampled along its rows: the output's width, the source's height.
+    wide: Map,
+    /// Taps along columns, one per output row.
+    ys: Vec<Taps<4>>,
+}
+
+impl Upscale {
+    /// `src` to be resized to `width`×`height`.
+    pub fn bicubic(src: &Map, width: usize, height: usize, pool: &Pool) -> Self {
+        let xs = cubic_taps(src.width, width);
+        Self {
+            wide: along_rows(src, &xs, pool),
+            ys: cubic_taps(src.height, height),
+        }
+    }
+
+    /// The buffer it holds, for the pool.
+    pub fn into_buffer(self) -> Map {
+        self.wide
+    }
+}
+
+impl StyledRows for Upscale {
+    fn size(&self) -> (usize, usize) {
+        (self.wide.width, self.ys.len())
+    }
+
+    fn fill_row(&self, y: usize, out: &mut [f32]) {
+        along_columns(&self.wide, &self.ys[y], out);
+    }
 }
 
 #[cfg(test)]
@@ -173,11 +230,16 @@ mod tests {
                 resize(InterpolateMode::Bilinear, w, h),
                 "bilinear",
             );
-            assert_matches(
-                &bicubic(&src, w, h, &pool),
-                resize(InterpolateMode::Bicubic, w, h),
-                "bicubic",
-            );
+            let bicubic = bicubic(&src, w, h, &pool);
+            assert_matches(&bicubic, resize(InterpolateMode::Bicubic, w, h), "bicubic");
+            // Row by row, the same values exactly.
+            let upscale = Upscale::bicubic(&src, w, h, &pool);
+            assert_eq!(upscale.size(), (w, h));
+            let mut row = vec![f32::NAN; 3 * w];
+            for y in 0..h {
+                upscale.fill_row(y, &mut row);
+                assert_eq!(row, bicubic.data[3 * w * y..3 * w * (y + 1)], "row {y}");
+            }
         }
         let pooled = avg_pool2d(
             src.to_tensor(&Device::flex()),
