@@ -99,21 +99,119 @@ fn resample<const N: usize>(src: &Map, xs: &[Taps<N>], ys: &[Taps<N>], pool: &Po
 /// The pass along rows: `src`'s rows resampled to `xs.len()` pixels each.
 fn along_rows<const N: usize>(src: &Map, xs: &[Taps<N>], pool: &Pool) -> Map {
     assert_eq!(src.channels, 3, "an RGB map");
+    let phases = Phases::find(xs, src.width);
     let mut wide = pool.map(xs.len(), src.height, 3);
     wide.data
         .par_chunks_mut(xs.len() * 3)
         .zip(src.data.par_chunks(src.row_len()))
-        .for_each(|(row, line)| {
-            for (pixel, taps) in row.chunks_exact_mut(3).zip(xs) {
-                let mut sum = [0.0f32; 3];
-                for &(sx, weight) in taps {
-                    let s = &line[3 * sx..3 * sx + 3];
-                    sum = std::array::from_fn(|c| sum[c] + weight * s[c]);
-                }
-                pixel.copy_from_slice(&sum);
-            }
+        .for_each_init(Vec::new, |scratch, (row, line)| match &phases {
+            Some(phases) => phases.resample(line, xs, row, scratch),
+            None => gather(line, xs, 0..xs.len(), row),
         });
     wide
+}
+
+/// Output pixels `outputs` of one row, each from its own taps.
+fn gather<const N: usize>(
+    line: &[f32],
+    xs: &[Taps<N>],
+    outputs: impl Iterator<Item = usize>,
+    row: &mut [f32],
+) {
+    for o in outputs {
+        let mut sum = [0.0f32; 3];
+        for &(sx, weight) in &xs[o] {
+            let s = &line[3 * sx..3 * sx + 3];
+            sum = std::array::from_fn(|c| sum[c] + weight * s[c]);
+        }
+        row[3 * o..3 * o + 3].copy_from_slice(&sum);
+    }
+}
+
+/// Taps that repeat. When the output is a whole multiple `factor` of the input (`max-size`
+/// scaling back up by 2 is the usual case), output `factor·i + p` takes the same weights at
+/// the same offsets from `i` for every `i` away from the edges, so the pass runs per phase `p`
+/// as a few weighted sums of shifted, contiguous stretches of the row, which vectorize. Taps
+/// that do not repeat exactly (the edges, where they are clamped) are gathered one by one;
+/// the sums are the same as [`gather`]'s, to the bit.
+struct Phases<const N: usize> {
+    factor: usize,
+    phases: Vec<Phase<N>>,
+}
+
+struct Phase<const N: usize> {
+    /// Source offsets from `i`, one per tap.
+    offsets: [isize; N],
+    weights: [f32; N],
+    /// The inputs `i` whose output `factor·i + p` has exactly these taps.
+    regular: std::ops::Range<usize>,
+}
+
+impl<const N: usize> Phases<N> {
+    fn find(xs: &[Taps<N>], in_width: usize) -> Option<Self> {
+        let factor = xs.len() / in_width.max(1);
+        if factor < 2 || xs.len() != factor * in_width {
+            return None;
+        }
+        let middle = in_width / 2;
+        let phases = (0..factor)
+            .map(|p| {
+                let taps = xs[factor * middle + p];
+                let offsets = taps.map(|(sx, _)| sx as isize - middle as isize);
+                let weights = taps.map(|(_, weight)| weight);
+                let matches = |i: usize| {
+                    xs[factor * i + p]
+                        .iter()
+                        .zip(offsets.iter().zip(&weights))
+                        .all(|(&(sx, weight), (&offset, &want))| {
+                            sx as isize == i as isize + offset && weight == want
+                        })
+                };
+                let low = (0..middle)
+                    .rev()
+                    .find(|&i| !matches(i))
+                    .map_or(0, |i| i + 1);
+                let high = (middle..in_width)
+                    .find(|&i| !matches(i))
+                    .unwrap_or(in_width);
+                Phase {
+                    offsets,
+                    weights,
+                    regular: low..high,
+                }
+            })
+            .collect();
+        Some(Self { factor, phases })
+    }
+
+    fn resample(&self, line: &[f32], xs: &[Taps<N>], row: &mut [f32], scratch: &mut Vec<f32>) {
+        let f = self.factor;
+        for (p, phase) in self.phases.iter().enumerate() {
+            let (low, high) = (phase.regular.start, phase.regular.end);
+            let outputs = move |inputs: std::ops::Range<usize>| inputs.map(move |i| f * i + p);
+            gather(line, xs, outputs(0..low), row);
+            gather(line, xs, outputs(high..line.len() / 3), row);
+            let values = 3 * (high - low);
+            scratch.clear();
+            scratch.resize(values, 0.0);
+            for (&offset, &weight) in phase.offsets.iter().zip(&phase.weights) {
+                let start = 3 * (low as isize + offset) as usize;
+                accumulate(scratch, &line[start..start + values], weight);
+            }
+            for (i, pixel) in (low..high).zip(scratch.chunks_exact(3)) {
+                let o = f * i + p;
+                row[3 * o..3 * o + 3].copy_from_slice(pixel);
+            }
+        }
+    }
+}
+
+/// `sum[i] += weight × values[i]`; compiled for AVX2 too (chosen at run time).
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn accumulate(sum: &mut [f32], values: &[f32], weight: f32) {
+    for (s, v) in sum.iter_mut().zip(values) {
+        *s += weight * v;
+    }
 }
 
 /// One output row of the pass along columns: the weighted sum of `wide`'s rows at `taps`.
@@ -210,6 +308,52 @@ mod tests {
         assert_eq!((map.width, map.height), (want.width, want.height), "{what}");
         let worst = map.max_difference(&want);
         assert!(worst < 1e-5, "{what}: off by {worst}");
+    }
+
+    #[test]
+    fn repeating_taps_give_the_gathered_sums_to_the_bit() {
+        let pool = Pool::default();
+        for (in_width, out_width) in [(16, 32), (9, 27), (10, 40), (1, 2), (7, 15), (12, 12)] {
+            let src = noise(in_width, 3);
+            for cubic in [true, false] {
+                let wide = if cubic {
+                    along_rows(&src, &cubic_taps(in_width, out_width), &pool)
+                } else {
+                    along_rows(&src, &linear_taps(in_width, out_width), &pool)
+                };
+                let mut want = vec![f32::NAN; 3 * out_width];
+                for y in 0..3 {
+                    let line = &src.data[y * src.row_len()..][..src.row_len()];
+                    if cubic {
+                        gather(
+                            line,
+                            &cubic_taps(in_width, out_width),
+                            0..out_width,
+                            &mut want,
+                        );
+                    } else {
+                        gather(
+                            line,
+                            &linear_taps(in_width, out_width),
+                            0..out_width,
+                            &mut want,
+                        );
+                    }
+                    let got = &wide.data[y * wide.row_len()..][..wide.row_len()];
+                    assert_eq!(
+                        got,
+                        &want[..],
+                        "{in_width} -> {out_width}, cubic {cubic}, row {y}"
+                    );
+                }
+            }
+        }
+        // Doubling: every phase repeats away from the edges.
+        let phases = Phases::find(&cubic_taps(100, 200), 100).unwrap();
+        assert_eq!(phases.phases.len(), 2);
+        for phase in &phases.phases {
+            assert!(phase.regular.len() >= 96, "{:?}", phase.regular);
+        }
     }
 
     #[test]
