@@ -213,9 +213,16 @@ impl Stylizer {
         match &self.cpu {
             Some(cpu) => {
                 let source = Packed::new(frame, *geometry)?;
-                let (styled, network) = cpu.styled(&source, &self.mix, size);
-                let done = finish(frame, geometry, styled.styled(), mixing, previous, follows);
-                cpu.recycle(styled.into_buffer());
+                let (output, network) = cpu.styled(&source, &self.mix, size);
+                let done = finish(
+                    frame,
+                    geometry,
+                    output.as_styled(),
+                    mixing,
+                    previous,
+                    follows,
+                );
+                cpu.recycle(output.into_buffer());
                 done.map(|()| network)
             }
             None => {

@@ -90,7 +90,7 @@ pub enum Output {
 
 impl Output {
     /// The output as the frame's last pass reads it.
-    pub fn styled(&self) -> Styled<'_> {
+    pub fn as_styled(&self) -> Styled<'_> {
         match self {
             Output::Full(map) => Styled::Floats(&map.data),
             Output::Upscaled(upscale) => Styled::Rows(upscale),
@@ -325,8 +325,8 @@ impl CpuGenerator {
     /// then bilinear) and its output is scaled back up bicubically, as
     /// [`crate::stylize::Stylizer::styled_tensor`] does with burn; the last step of that
     /// upscale is left to whoever reads the rows. Also returns the time the network's forward
-    /// pass took (the rest is conversion and scaling). Give the output back with
-    /// [`Self::recycle`] to reuse its buffer.
+    /// pass took (the rest is conversion and scaling). Give its buffer back with
+    /// `recycle(output.into_buffer())` for the next frame to reuse.
     pub fn styled(
         &self,
         source: &impl Source,
@@ -363,7 +363,8 @@ impl CpuGenerator {
         (Output::Upscaled(styled), network)
     }
 
-    /// Give back a map this runtime returned, for the next frame to reuse.
+    /// Give back a map this runtime returned ([`Self::forward`], [`Output::into_buffer`]), for
+    /// the next frame to reuse.
     pub fn recycle(&self, map: Map) {
         self.pool.recycle(map);
     }

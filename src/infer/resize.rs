@@ -190,7 +190,12 @@ impl<const N: usize> Phases<N> {
             let (low, high) = (phase.regular.start, phase.regular.end);
             let outputs = move |inputs: std::ops::Range<usize>| inputs.map(move |i| f * i + p);
             gather(line, xs, outputs(0..low), row);
-            gather(line, xs, outputs(high..line.len() / 3), row);
+            gather(line, xs, outputs(high..xs.len() / f), row);
+            // Never empty (the middle input matches by construction), but an empty stretch
+            // must not reach the slicing below.
+            if high <= low {
+                continue;
+            }
             let values = 3 * (high - low);
             scratch.clear();
             scratch.resize(values, 0.0);
@@ -206,7 +211,8 @@ impl<const N: usize> Phases<N> {
     }
 }
 
-/// `sum[i] += weight × values[i]`; compiled for AVX2 too (chosen at run time).
+/// `sum[i] += weight × values[i]`; compiled for AVX2 too (chosen at run time). A separate
+/// multiply and add, as in [`gather`]: a fused `mul_add` would round differently.
 #[multiversion::multiversion(targets("x86_64+avx2+fma"))]
 fn accumulate(sum: &mut [f32], values: &[f32], weight: f32) {
     for (s, v) in sum.iter_mut().zip(values) {
@@ -223,7 +229,8 @@ fn along_columns<const N: usize>(wide: &Map, taps: &Taps<N>, row: &mut [f32]) {
 }
 
 /// `out[i] = Σₖ weights[k] × lines[k][i]`, summed in `k` order from zero; compiled for AVX2
-/// too (chosen at run time).
+/// too (chosen at run time). Separate multiplies and adds (no `mul_add`), so every build
+/// gives the same values.
 #[multiversion::multiversion(targets("x86_64+avx2+fma"))]
 fn weighted_rows<const N: usize>(lines: &[&[f32]; N], weights: &[f32; N], out: &mut [f32]) {
     let lines = lines.map(|line| &line[..out.len()]);
@@ -239,8 +246,9 @@ pub fn bilinear(src: &Map, width: usize, height: usize, pool: &Pool) -> Map {
     resample(src, &xs, &ys, pool)
 }
 
-/// Bicubic resize to `width`×`height`.
-pub fn bicubic(src: &Map, width: usize, height: usize, pool: &Pool) -> Map {
+/// Bicubic resize to `width`×`height` in one go: the reference [`Upscale`] is tested against.
+#[cfg(test)]
+fn bicubic(src: &Map, width: usize, height: usize, pool: &Pool) -> Map {
     let xs = cubic_taps(src.width, width);
     let ys = cubic_taps(src.height, height);
     resample(src, &xs, &ys, pool)

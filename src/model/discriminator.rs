@@ -43,8 +43,9 @@ pub struct SpectralConv {
 }
 
 /// Squarings of `W Wᵀ` per forward pass: as many power iterations as `2^GRAM_SQUARINGS`
-/// (64), for the price of six `[out, out]` products. Ten plain power iterations left the
-/// estimate 12 % low for weights whose two largest singular values are close.
+/// (64), for the price of six `[out, out]` products. Ten plain power iterations from the
+/// all-ones vector left some weights up to 12 % over unit norm (a start nearly orthogonal to
+/// the top singular vector, or close singular values).
 const GRAM_SQUARINGS: usize = 6;
 
 impl SpectralConv {
@@ -78,7 +79,8 @@ impl SpectralConv {
         // (W Wᵀ)^64, rescaled after every squaring: close to a multiple of u₁u₁ᵀ, so each of
         // its columns points along the top left singular vector u₁. The largest column is the
         // one least spoiled by rounding.
-        let mut gram = fixed.clone().matmul(fixed.clone().transpose()); // [o, o]
+        // Rescaled from the start, so tiny or huge weights neither underflow nor overflow.
+        let mut gram = normalize(fixed.clone().matmul(fixed.clone().transpose())); // [o, o]
         for _ in 0..GRAM_SQUARINGS {
             gram = normalize(gram.clone().matmul(gram));
         }
@@ -243,6 +245,34 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn tiny_and_large_weights_are_normalized_too() {
+        let device = Device::flex();
+        let mut rng = StdRng::seed_from_u64(12);
+        let shape = [8, 3, 3, 3];
+        for scale in [1e-4f32, 1e-2, 1e3, 1e6] {
+            let values: Vec<f32> = (0..8 * 27)
+                .map(|_| scale * rng.random_range(-1.0..1.0f32))
+                .collect();
+            let w = conv_with_weight(values, shape, &device).normalized_weight();
+            let normalized: Vec<f32> = w.into_data().try_to_vec::<f32>().unwrap();
+            let sigma = reference_sigma(&normalized, 8, 27);
+            assert!(
+                (sigma - 1.0).abs() < 2e-3,
+                "scale {scale}: largest singular value {sigma}"
+            );
+        }
+        // Far below any trained weight, the 1e-8 that guards against a zero weight starts to
+        // count; the weight must still not be scaled past unit norm.
+        let values: Vec<f32> = (0..8 * 27)
+            .map(|_| 1e-7 * rng.random_range(-1.0..1.0f32))
+            .collect();
+        let w = conv_with_weight(values, shape, &device).normalized_weight();
+        let normalized: Vec<f32> = w.into_data().try_to_vec::<f32>().unwrap();
+        let sigma = reference_sigma(&normalized, 8, 27);
+        assert!((0.9..1.0).contains(&sigma), "scale 1e-7: {sigma}");
     }
 
     #[test]

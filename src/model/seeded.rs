@@ -11,6 +11,11 @@ use rand::{Rng, SeedableRng};
 /// with `seed`, uniform in ±1/√fan-in as burn's default initializer does (a bias takes the
 /// fan-in of the convolution weight before it). Parameters that start constant (norm scales
 /// and shifts, zero biases) stay as they are. Gradient tracking is kept.
+///
+/// Made for this project's modules: convolutions (4-d weights, each bias right after its
+/// weight) and constant-initialized norms. A random parameter of one value would count as
+/// constant and keep burn's draw; a random 2-d weight (a linear layer) would take the fan-in
+/// of the convolution before it.
 pub fn seeded<M: Module>(module: M, seed: u64) -> M {
     module.map(&mut Redraw {
         rng: StdRng::seed_from_u64(seed),
