@@ -9,29 +9,16 @@ use super::source::Source;
 use crate::frame::finish::StyledRows;
 
 /// Average each `factor`×`factor` block of `src` (the rows and columns left over are dropped),
-/// reading the source a row at a time, so a packed frame is read in place.
+/// a row of blocks at a time ([`Source::area_row`]), so a packed frame is read in place.
 pub fn area_down(src: &impl Source, factor: usize, pool: &Pool) -> Map {
     let (w, h) = (src.width() / factor, src.height() / factor);
-    let line_len = 3 * src.width();
     let mut out = pool.map(w, h, 3);
-    let norm = 1.0 / (factor * factor) as f32;
-    out.data.par_chunks_mut(w * 3).enumerate().for_each_init(
-        || vec![0.0; line_len],
-        |line, (y, row)| {
-            row.fill(0.0);
-            for dy in 0..factor {
-                src.read_row(y * factor + dy, line);
-                for (pixel, block) in row.chunks_exact_mut(3).zip(line.chunks_exact(3 * factor)) {
-                    for s in block.chunks_exact(3) {
-                        pixel[0] += s[0];
-                        pixel[1] += s[1];
-                        pixel[2] += s[2];
-                    }
-                }
-            }
-            row.iter_mut().for_each(|p| *p *= norm);
-        },
-    );
+    out.data
+        .par_chunks_mut(w * 3)
+        .enumerate()
+        .for_each_init(Vec::new, |line, (y, row)| {
+            src.area_row(y, factor, row, line)
+        });
     out
 }
 

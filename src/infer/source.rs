@@ -17,6 +17,25 @@ pub trait Source: Sync {
     fn height(&self) -> usize;
     /// Row `y` as RGB values in [0, 1] into `out` (`3 * width` values).
     fn read_row(&self, y: usize, out: &mut [f32]);
+
+    /// Row `y` of the source averaged over `factor`×`factor` blocks (the columns left over
+    /// dropped) into `out` (`3 * (width / factor)` values); `line` is scratch.
+    fn area_row(&self, y: usize, factor: usize, out: &mut [f32], line: &mut Vec<f32>) {
+        line.resize(3 * self.width(), 0.0);
+        out.fill(0.0);
+        for dy in 0..factor {
+            self.read_row(y * factor + dy, line);
+            for (pixel, block) in out.chunks_exact_mut(3).zip(line.chunks_exact(3 * factor)) {
+                for s in block.chunks_exact(3) {
+                    pixel[0] += s[0];
+                    pixel[1] += s[1];
+                    pixel[2] += s[2];
+                }
+            }
+        }
+        let norm = 1.0 / (factor * factor) as f32;
+        out.iter_mut().for_each(|v| *v *= norm);
+    }
 }
 
 impl Source for Map {
@@ -74,6 +93,58 @@ impl Source for Packed<'_> {
             _ => read_pixels::<3>(row, out, layout.rgb),
         }
     }
+
+    /// The block's 8-bit levels summed as they are (whole numbers below 2²⁴ for any factor up
+    /// to 256, so exact in f32) and scaled once: first the `factor` rows byte by byte (a
+    /// plain vectorizable loop), then each block's pixels.
+    fn area_row(&self, y: usize, factor: usize, out: &mut [f32], line: &mut Vec<f32>) {
+        let layout = self.geometry.layout;
+        let row_bytes = self.width() * layout.bytes;
+        line.clear();
+        line.resize(row_bytes, 0.0);
+        for dy in 0..factor {
+            let at = (y * factor + dy) * self.geometry.stride;
+            add_levels(line, &self.data[at..][..row_bytes]);
+        }
+        let scale = 1.0 / (255 * factor * factor) as f32;
+        match (layout.bytes, factor) {
+            (4, 2) => block_sums::<4>(line, 2, out, layout.rgb, scale),
+            (3, 2) => block_sums::<3>(line, 2, out, layout.rgb, scale),
+            (4, f) => block_sums::<4>(line, f, out, layout.rgb, scale),
+            (_, f) => block_sums::<3>(line, f, out, layout.rgb, scale),
+        }
+    }
+}
+
+/// `sums[i] += levels[i]`; compiled for AVX2 too (chosen at run time).
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn add_levels(sums: &mut [f32], levels: &[u8]) {
+    for (sum, &level) in sums.iter_mut().zip(levels) {
+        *sum += f32::from(level);
+    }
+}
+
+/// Each output pixel of `out`: the sum of its block of `factor` pixels of `sums` (`BYTES`
+/// values each, colours at `rgb`), times `scale`. Inlined, so a constant `factor` (2, the
+/// usual case) gets its own loop.
+#[inline(always)]
+fn block_sums<const BYTES: usize>(
+    sums: &[f32],
+    factor: usize,
+    out: &mut [f32],
+    rgb: [usize; 3],
+    scale: f32,
+) {
+    for (pixel, block) in out
+        .chunks_exact_mut(3)
+        .zip(sums.chunks_exact(BYTES * factor))
+    {
+        let mut total = [0.0f32; 3];
+        for px in block.chunks_exact(BYTES) {
+            total = std::array::from_fn(|c| total[c] + px[rgb[c]]);
+        }
+        pixel.copy_from_slice(&total.map(|t| t * scale));
+    }
 }
 
 /// `UNIT[v]` = `v / 255`: the 8-bit levels as values in [0, 1].
@@ -112,6 +183,49 @@ pub fn to_map(source: &impl Source, pool: &Pool) -> Map {
 mod tests {
     use super::*;
     use crate::frame::packed::PixelLayout;
+
+    #[test]
+    fn packed_frames_average_blocks_as_their_float_values_do() {
+        use crate::infer::resize::area_down;
+        let image = RgbImage::from_fn(13, 9, |x, y| {
+            image::Rgb([
+                (x * 19 + y * 7) as u8,
+                (x * y * 5) as u8,
+                255 - (x * 11) as u8,
+            ])
+        });
+        let pool = Pool::default();
+        let floats = to_map(&Packed::rgb(&image), &pool);
+        for layout in [
+            PixelLayout::RGBA,
+            PixelLayout::BGRA,
+            PixelLayout::RGB,
+            PixelLayout::BGR,
+        ] {
+            let stride = 13 * layout.bytes + 2;
+            let mut data = vec![99u8; stride * 9];
+            for (x, y, p) in image.enumerate_pixels() {
+                let at = y as usize * stride + x as usize * layout.bytes;
+                for c in 0..3 {
+                    data[at + layout.rgb[c]] = p[c];
+                }
+            }
+            let geometry = FrameGeometry {
+                width: 13,
+                height: 9,
+                stride,
+                layout,
+            };
+            let packed = Packed::new(&data, geometry).unwrap();
+            for factor in [2, 3, 4] {
+                let want = area_down(&floats, factor, &pool);
+                let got = area_down(&packed, factor, &pool);
+                assert_eq!((got.width, got.height), (13 / factor, 9 / factor));
+                let worst = got.max_difference(&want);
+                assert!(worst < 1e-6, "{layout:?} factor {factor}: off by {worst}");
+            }
+        }
+    }
 
     #[test]
     fn packed_frames_read_as_their_rgb_values_in_every_layout() {
