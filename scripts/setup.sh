@@ -17,6 +17,10 @@ plugins="${XDG_DATA_HOME:-$HOME/.local/share}/gstreamer-1.0/plugins"
 mkdir -p "$plugins"
 cp -f "$CARGO_TARGET_DIR/debug/libgstganstyle.so" "$plugins/"
 export GANSTYLE_MODELS="$(pwd)/models"   # so model=NAME works from any folder
+# Headless (no XDG_RUNTIME_DIR): Mesa's Vulkan device-select layer looks for a Wayland display
+# while GPUs are probed and prints "error: XDG_RUNTIME_DIR is invalid or not set"; with no
+# display it has nothing to choose, so it is switched off here.
+[ -n "${XDG_RUNTIME_DIR:-}" ] || export NODEVICE_SELECT=1
 
 mkdir -p out
 gst-launch-1.0 -q videotestsrc pattern=smpte num-buffers=1 ! video/x-raw,width=640,height=480 \
