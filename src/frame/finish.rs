@@ -173,35 +173,27 @@ pub fn finish(
 
 /// The default settings' row (strength 1, no colour preservation, no `stability`): the
 /// network's output rounded into the frame. The same bytes as [`finish_row`] gives, with the
-/// pixel size and colour offsets constants for the four layouts, so the loop is tight,
-/// compiled for AVX2 too (chosen at run time).
+/// pixel size a constant and, for the four layouts, the colour offsets too (literal arguments
+/// of an always-inlined loop), so the loop is tight; compiled for AVX2 too (chosen at run
+/// time).
 #[multiversion(targets("x86_64+avx2+fma"))]
 fn store_plain(pixels: &mut [u8], bytes: usize, rgb: [usize; 3], values: &[f32]) {
     match (bytes, rgb) {
-        (4, [0, 1, 2]) => store::<4, 0, 1, 2>(pixels, values),
-        (4, [2, 1, 0]) => store::<4, 2, 1, 0>(pixels, values),
-        (3, [0, 1, 2]) => store::<3, 0, 1, 2>(pixels, values),
-        (3, [2, 1, 0]) => store::<3, 2, 1, 0>(pixels, values),
-        _ => {
-            let [r, g, b] = rgb;
-            for (px, v) in pixels.chunks_exact_mut(bytes).zip(values.chunks_exact(3)) {
-                px[r] = to_u8(v[0]);
-                px[g] = to_u8(v[1]);
-                px[b] = to_u8(v[2]);
-            }
-        }
+        (4, [0, 1, 2]) => store::<4>(pixels, [0, 1, 2], values),
+        (4, [2, 1, 0]) => store::<4>(pixels, [2, 1, 0], values),
+        (3, [0, 1, 2]) => store::<3>(pixels, [0, 1, 2], values),
+        (3, [2, 1, 0]) => store::<3>(pixels, [2, 1, 0], values),
+        (4, rgb) => store::<4>(pixels, rgb, values),
+        (_, rgb) => store::<3>(pixels, rgb, values),
     }
 }
 
 #[inline(always)]
-fn store<const BYTES: usize, const R: usize, const G: usize, const B: usize>(
-    pixels: &mut [u8],
-    values: &[f32],
-) {
+fn store<const BYTES: usize>(pixels: &mut [u8], [r, g, b]: [usize; 3], values: &[f32]) {
     for (px, v) in pixels.chunks_exact_mut(BYTES).zip(values.chunks_exact(3)) {
-        px[R] = to_u8(v[0]);
-        px[G] = to_u8(v[1]);
-        px[B] = to_u8(v[2]);
+        px[r] = to_u8(v[0]);
+        px[g] = to_u8(v[1]);
+        px[b] = to_u8(v[2]);
     }
 }
 
