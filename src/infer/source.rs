@@ -19,22 +19,19 @@ pub trait Source: Sync {
     fn read_row(&self, y: usize, out: &mut [f32]);
 
     /// Row `y` of the source averaged over `factor`×`factor` blocks (the columns left over
-    /// dropped) into `out` (`3 * (width / factor)` values); `line` is scratch.
+    /// dropped) into `out` (`3 * (width / factor)` values); `line` is scratch. The `factor`
+    /// rows are summed value by value, then each block's pixels.
     fn area_row(&self, y: usize, factor: usize, out: &mut [f32], line: &mut Vec<f32>) {
-        line.resize(3 * self.width(), 0.0);
-        out.fill(0.0);
+        let row_len = 3 * self.width();
+        line.clear();
+        line.resize(2 * row_len, 0.0);
+        let (sums, row) = line.split_at_mut(row_len);
         for dy in 0..factor {
-            self.read_row(y * factor + dy, line);
-            for (pixel, block) in out.chunks_exact_mut(3).zip(line.chunks_exact(3 * factor)) {
-                for s in block.chunks_exact(3) {
-                    pixel[0] += s[0];
-                    pixel[1] += s[1];
-                    pixel[2] += s[2];
-                }
-            }
+            self.read_row(y * factor + dy, row);
+            sums.iter_mut().zip(&*row).for_each(|(sum, v)| *sum += v);
         }
-        let norm = 1.0 / (factor * factor) as f32;
-        out.iter_mut().for_each(|v| *v *= norm);
+        let scale = 1.0 / (factor * factor) as f32;
+        block_sums::<3>(sums, factor, out, [0, 1, 2], scale);
     }
 }
 
@@ -182,7 +179,26 @@ pub fn to_map(source: &impl Source, pool: &Pool) -> Map {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frame::packed::PixelLayout;
+    use crate::frame::packed::{PixelLayout, pack};
+
+    /// `image` packed in `layout`, each row `pad` bytes longer than its pixels, every other
+    /// byte `fill`.
+    fn packed(
+        image: &RgbImage,
+        layout: PixelLayout,
+        pad: usize,
+        fill: u8,
+    ) -> (Vec<u8>, FrameGeometry) {
+        let geometry = FrameGeometry {
+            width: image.width(),
+            height: image.height(),
+            stride: image.width() as usize * layout.bytes + pad,
+            layout,
+        };
+        let mut data = vec![fill; geometry.stride * image.height() as usize];
+        pack(image, &mut data, &geometry).unwrap();
+        (data, geometry)
+    }
 
     #[test]
     fn packed_frames_average_blocks_as_their_float_values_do() {
@@ -202,20 +218,7 @@ mod tests {
             PixelLayout::RGB,
             PixelLayout::BGR,
         ] {
-            let stride = 13 * layout.bytes + 2;
-            let mut data = vec![99u8; stride * 9];
-            for (x, y, p) in image.enumerate_pixels() {
-                let at = y as usize * stride + x as usize * layout.bytes;
-                for c in 0..3 {
-                    data[at + layout.rgb[c]] = p[c];
-                }
-            }
-            let geometry = FrameGeometry {
-                width: 13,
-                height: 9,
-                stride,
-                layout,
-            };
+            let (data, geometry) = packed(&image, layout, 2, 99);
             let packed = Packed::new(&data, geometry).unwrap();
             for factor in [2, 3, 4] {
                 let want = area_down(&floats, factor, &pool);
@@ -236,20 +239,8 @@ mod tests {
             [160.0 / 255.0, 180.0 / 255.0, 200.0 / 255.0]
         );
         for layout in [PixelLayout::RGBA, PixelLayout::BGRA, PixelLayout::BGR] {
-            let stride = 5 * layout.bytes + 3;
-            let mut data = vec![7u8; stride * 3];
-            for (x, y, p) in image.enumerate_pixels() {
-                let at = y as usize * stride + x as usize * layout.bytes;
-                for c in 0..3 {
-                    data[at + layout.rgb[c]] = p[c];
-                }
-            }
-            let geometry = FrameGeometry {
-                width: 5,
-                height: 3,
-                stride,
-                layout,
-            };
+            let (data, geometry) = packed(&image, layout, 3, 7);
+            let stride = geometry.stride;
             let got = to_map(&Packed::new(&data, geometry).unwrap(), &Pool::default());
             assert_eq!(got, want, "{layout:?}");
             assert!(
