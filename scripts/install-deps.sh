@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the system packages ganstyle builds and runs with (Debian 12): GStreamer and its
 # plugins, Mesa's lavapipe Vulkan driver (wgpu on the CPU), libclang (nokhwa's bindings), a font
-# for plots. Skips apt entirely when everything is already there.
+# for plots, FFmpeg (the tests check restyled clips against clips another tool made, with
+# ffprobe as an independent decoder). Skips apt entirely when everything is already there.
 set -euo pipefail
 packages=(
   build-essential pkg-config
@@ -9,6 +10,7 @@ packages=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   mesa-vulkan-drivers libvulkan1 libclang1-14 libclang-dev fonts-dejavu-core
+  ffmpeg
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -260,6 +260,9 @@ pub fn run(args: LiveArgs) -> anyhow::Result<()> {
         args.style.configure(element);
         element.set_property("stability", stability);
     })?;
+    for note in &live.notes {
+        eprintln!("note: {note}");
+    }
     let bus = live.pipeline.bus().expect("a pipeline has a bus");
     if live.pipeline.set_state(gst::State::Playing).is_err() {
         let reason = bus

@@ -111,6 +111,9 @@ pub fn run(args: RestyleArgs) -> anyhow::Result<()> {
                     info.height,
                     fps(done.frames)
                 ));
+                if let Some(note) = &done.crop_note {
+                    summary.push(format!("note: {}: {note}", output.display()));
+                }
             }
             Err(err) => {
                 bar.abandon();

@@ -23,6 +23,46 @@ pub enum Container {
     Webm,
 }
 
+/// The elements that turn raw frames into an encoded stream for a muxer.
+#[derive(Debug)]
+pub struct VideoEncoder {
+    /// In order: the crop to an even size (when needed), the 4:2:0 caps, the encoder, its
+    /// profile caps (High, for recorded clips) and parser.
+    pub elements: Vec<gst::Element>,
+    /// The size written, when the frames' odd size had to be cropped to an even one.
+    pub cropped: Option<(u32, u32)>,
+}
+
+impl VideoEncoder {
+    /// What the crop did, in words, for the user (`None` when nothing was cropped).
+    pub fn crop_note(&self, size: (u32, u32)) -> Option<String> {
+        self.cropped.map(|(w, h)| {
+            let dropped = match (w != size.0, h != size.1) {
+                (true, true) => "column and row",
+                (true, false) => "column",
+                _ => "row",
+            };
+            format!(
+                "{}x{} has an odd side; written as {w}x{h} (its last {dropped} dropped), since 4:2:0 video needs even sizes",
+                size.0, size.1
+            )
+        })
+    }
+}
+
+/// x264's output pinned to the High profile (what 4:2:0 8-bit input gives; anything else
+/// fails to negotiate instead of silently becoming a profile players refuse).
+fn h264_high() -> Option<gst::Element> {
+    let caps = make("capsfilter").ok()?;
+    caps.set_property(
+        "caps",
+        gst::Caps::builder("video/x-h264")
+            .field("profile", "high")
+            .build(),
+    );
+    Some(caps)
+}
+
 impl Container {
     /// The container for a file name, from its extension.
     pub fn from_path(path: &Path) -> Result<Self> {
@@ -53,9 +93,13 @@ impl Container {
         }
     }
 
-    /// Video encoder chain (encoder, then parser where one is needed): the first one installed
-    /// of those the container takes. `live` tunes for latency over compression.
-    pub fn video_encoder(self, live: bool) -> Result<Vec<gst::Element>> {
+    /// Video encoder chain for frames of `size`: the first encoder installed of those the
+    /// container takes, fed 4:2:0 (I420), the chroma layout every player and hardware decoder
+    /// plays (videoconvert would otherwise hand RGB-derived 4:4:4 to x264, which browsers,
+    /// QuickTime and phones refuse). 4:2:0 needs an even size: an odd width or height loses its
+    /// last column or row, and [`VideoEncoder::cropped`] says so. `live` tunes for latency
+    /// over compression.
+    pub fn video_encoder(self, live: bool, size: (u32, u32)) -> Result<VideoEncoder> {
         let h264 = || -> Option<Vec<gst::Element>> {
             if let Ok(x264) = make("x264enc") {
                 if live {
@@ -68,7 +112,13 @@ impl Container {
                     x264.set_property("quantizer", 20u32);
                     x264.set_property_from_str("speed-preset", "faster");
                 }
-                return Some(vec![x264, make("h264parse").ok()?]);
+                let mut chain = vec![x264];
+                if !live {
+                    // (Live's ultrafast preset gives Constrained Baseline, which plays anywhere.)
+                    chain.push(h264_high()?);
+                }
+                chain.push(make("h264parse").ok()?);
+                return Some(chain);
             }
             let open = make("openh264enc").ok()?;
             Some(vec![open, make("h264parse").ok()?])
@@ -79,16 +129,41 @@ impl Container {
             vp8.set_property("target-bitrate", 4_000_000i32);
             Some(vec![vp8])
         };
-        let chain = match self {
+        let encoder = match self {
             Self::Mp4 | Self::Mov => h264().or_else(|| Some(vec![make("avenc_mpeg4").ok()?])),
             Self::Matroska => h264().or_else(vp8),
             Self::Webm => vp8(),
-        };
-        chain.ok_or_else(|| {
+        }
+        .ok_or_else(|| {
             Error::Invalid(format!(
                 "no video encoder for {self:?} is installed (x264enc: gstreamer1.0-plugins-ugly; vp8enc: gstreamer1.0-plugins-good)"
             ))
-        })
+        })?;
+        let even = (size.0 & !1, size.1 & !1);
+        if even.0 == 0 || even.1 == 0 {
+            return Err(Error::Invalid(format!(
+                "a {}x{} video cannot be encoded: 4:2:0 needs at least 2x2 pixels",
+                size.0, size.1
+            )));
+        }
+        let mut elements = Vec::new();
+        let cropped = (even != size).then_some(even);
+        if cropped.is_some() {
+            let crop = make("videocrop")?;
+            crop.set_property("right", (size.0 - even.0) as i32);
+            crop.set_property("bottom", (size.1 - even.1) as i32);
+            elements.push(crop);
+        }
+        let i420 = make("capsfilter")?;
+        i420.set_property(
+            "caps",
+            gst::Caps::builder("video/x-raw")
+                .field("format", "I420")
+                .build(),
+        );
+        elements.push(i420);
+        elements.extend(encoder);
+        Ok(VideoEncoder { elements, cropped })
     }
 
     /// Audio encoder (after audioconvert ! audioresample), for sources whose audio the

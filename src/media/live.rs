@@ -122,6 +122,9 @@ pub struct Live {
     pub capture: Option<Capture>,
     /// Where frames come from, in words.
     pub source_description: String,
+    /// What the user should know about the outputs (a virtual camera that is not set up as
+    /// expected, a frame size cropped for the encoder), one line each.
+    pub notes: Vec<String>,
     /// Recordings: the temporary file being written and its final name.
     recordings: Vec<(tempfile::NamedTempFile, PathBuf)>,
     stop: Arc<AtomicBool>,
@@ -220,6 +223,16 @@ impl Live {
         let chain = [queue.clone(), convert, ganstyle.clone(), tee.clone()];
         add_chain(&pipeline, &chain, "filter")?;
         head.link(&chain[0]).map_err(link_err("filter"))?;
+        // Frames that leave the leaky queue go on to the filter: counted here, so that
+        // captured − entered − waiting is what the queue dropped.
+        let c = Arc::clone(&counters);
+        queue.static_pad("src").expect("a src pad").add_probe(
+            gst::PadProbeType::BUFFER,
+            move |_, _| {
+                c.entered.fetch_add(1, Ordering::Relaxed);
+                gst::PadProbeReturn::Ok
+            },
+        );
         let c = Arc::clone(&counters);
         ganstyle.static_pad("src").expect("a src pad").add_probe(
             gst::PadProbeType::BUFFER,
@@ -233,8 +246,9 @@ impl Live {
         );
 
         let mut recordings = Vec::new();
+        let mut notes = Vec::new();
         for output in outputs {
-            let branch = output_branch(output, size, force, &mut recordings)?;
+            let branch = output_branch(output, size, force, &mut recordings, &mut notes)?;
             let mut chain = vec![make("queue")?];
             chain.extend(branch);
             add_chain(&pipeline, &chain, "output")?;
@@ -249,6 +263,7 @@ impl Live {
             capture,
             source_description: description,
             recordings,
+            notes,
             stop,
         })
     }
@@ -286,6 +301,7 @@ impl Live {
                 written.push(path);
             } else {
                 let (_, kept) = temp.keep().map_err(|e| Error::io(&path, e.error))?;
+                crate::container::keep_partial_file(&kept);
                 return Err(Error::Invalid(format!(
                     "the recording did not finish; what was written is in {}",
                     kept.display()
@@ -326,8 +342,14 @@ fn output_branch(
     (width, height): (u32, u32),
     force: bool,
     recordings: &mut Vec<(tempfile::NamedTempFile, PathBuf)>,
+    notes: &mut Vec<String>,
 ) -> Result<Vec<gst::Element>> {
     let convert = make("videoconvert")?;
+    let encoder = |container: Container, notes: &mut Vec<String>| {
+        let encoder = container.video_encoder(true, (width, height))?;
+        notes.extend(encoder.crop_note((width, height)));
+        Ok::<_, Error>(encoder.elements)
+    };
     Ok(match output {
         Output::Window => {
             // Without a display autovideosink falls through to DirectFB, which exits the
@@ -343,9 +365,7 @@ fn output_branch(
             vec![convert, make("autovideosink")?]
         }
         Output::V4l2(device) => {
-            if let Some(hint) = check_v4l2(device)? {
-                eprintln!("note: {hint}");
-            }
+            notes.extend(check_v4l2(device)?);
             // What browsers and OBS accept: YUY2 at an even width.
             let scale = make("videoscale")?;
             let caps = make("capsfilter")?;
@@ -364,7 +384,7 @@ fn output_branch(
         }
         Output::Rtmp(url) => {
             let mut chain = vec![convert];
-            chain.extend(Container::Mp4.video_encoder(true)?);
+            chain.extend(encoder(Container::Mp4, notes)?);
             let mux = make("flvmux")?;
             mux.set_property("streamable", true);
             chain.push(mux);
@@ -375,7 +395,7 @@ fn output_branch(
         }
         Output::Srt(url) => {
             let mut chain = vec![convert];
-            chain.extend(Container::Mp4.video_encoder(true)?);
+            chain.extend(encoder(Container::Mp4, notes)?);
             chain.push(make("mpegtsmux")?);
             let sink = make("srtsink")?;
             sink.set_property("uri", url);
@@ -387,7 +407,7 @@ fn output_branch(
             let container = Container::from_path(path)?;
             let temp = temp_beside(path)?;
             let mut chain = vec![convert];
-            chain.extend(container.video_encoder(true)?);
+            chain.extend(encoder(container, notes)?);
             chain.push(container.muxer()?);
             let sink = make("filesink")?;
             sink.set_property("location", temp.path());

@@ -45,6 +45,18 @@ pub fn make(factory: &str) -> Result<gst::Element> {
     })
 }
 
+/// A queue with no limits of its own. For a branch that shares its demuxer with a branch that
+/// holds data back (an encoder's look-ahead holds seconds of video before the muxer sees any):
+/// a bounded queue here fills, blocks the demuxer, and the muxer then waits forever on the
+/// other branch. What it holds is bounded by that other branch's latency.
+pub(crate) fn unbounded_queue() -> Result<gst::Element> {
+    let queue = make("queue")?;
+    queue.set_property("max-size-buffers", 0u32);
+    queue.set_property("max-size-bytes", 0u32);
+    queue.set_property("max-size-time", 0u64);
+    Ok(queue)
+}
+
 /// An error message from the bus as one line: what failed, in which element, and GStreamer's
 /// debug detail.
 pub fn bus_error(msg: &gst::Message) -> String {

@@ -15,6 +15,7 @@ use gstreamer_pbutils as gst_pbutils;
 use super::encode::Container;
 use super::{
     add_chain, bus_error, carries, link_decoded, link_err, make, refuse_existing, temp_beside,
+    unbounded_queue,
 };
 use crate::error::{Error, Result};
 use crate::video::file_uri;
@@ -84,6 +85,8 @@ pub struct Restyled {
     pub audio_copied: bool,
     /// Whether the clip had audio.
     pub has_audio: bool,
+    /// Set when an odd frame size was cropped to an even one for the encoder: what was done.
+    pub crop_note: Option<String>,
 }
 
 /// Options for one clip.
@@ -110,7 +113,13 @@ pub fn restyle(job: &RestyleJob) -> Result<Restyled> {
     let container = Container::from_path(output)?;
     refuse_existing(output, job.force)?;
     let temp = temp_beside(output)?;
-    let built = build(input, temp.path(), container, job.configure)?;
+    let built = build(
+        input,
+        (info.width, info.height),
+        temp.path(),
+        container,
+        job.configure,
+    )?;
     let result = run(&built, job);
     let _ = built.pipeline.set_state(gst::State::Null);
     let frames = result?;
@@ -130,6 +139,7 @@ pub fn restyle(job: &RestyleJob) -> Result<Restyled> {
         frames,
         audio_copied: built.audio_copied.load(Ordering::SeqCst),
         has_audio: info.has_audio,
+        crop_note: built.crop_note.clone(),
     })
 }
 
@@ -140,10 +150,12 @@ struct Built {
     audio_linked: Arc<AtomicBool>,
     audio_copied: Arc<AtomicBool>,
     input: PathBuf,
+    crop_note: Option<String>,
 }
 
 fn build(
     input: &Path,
+    size: (u32, u32),
     temp: &Path,
     container: Container,
     configure: &dyn Fn(&gst::Element),
@@ -164,7 +176,9 @@ fn build(
     configure(&ganstyle);
     let convert_out = make("videoconvert")?;
     let mut chain = vec![convert_in.clone(), ganstyle.clone(), convert_out];
-    chain.extend(container.video_encoder(false)?);
+    let encoder = container.video_encoder(false, size)?;
+    let crop_note = encoder.crop_note(size);
+    chain.extend(encoder.elements);
     chain.push(make("queue")?);
 
     add_chain(&pipeline, &[src, parse.clone()], "source")?;
@@ -230,6 +244,7 @@ fn build(
         audio_linked,
         audio_copied,
         input: input.to_path_buf(),
+        crop_note,
     })
 }
 
@@ -257,8 +272,12 @@ fn link_audio(
         .pad_template("audio_%u")
         .ok_or_else(|| Error::Invalid(format!("{container:?} takes no audio")))?;
     let copy = template.caps().can_intersect(&caps);
-    // queue ! mux, or queue ! decodebin ~ audioconvert ! audioresample ! encoder ! queue ! mux
-    let queue = make("queue")?;
+    // queue ! mux, or queue ! decodebin ~ audioconvert ! audioresample ! encoder ! queue ! mux.
+    // The first queue is unbounded: the demuxer feeds video and audio from one thread, and the
+    // video encoder's look-ahead keeps seconds of video from the muxer, so the muxer waits for
+    // video while the audio piles up. A bounded audio queue would fill, block the demuxer, and
+    // the run would hang (it did on clips whose audio spans the video).
+    let queue = unbounded_queue()?;
     let (chains, tail) = if copy {
         (vec![vec![queue.clone()]], queue.clone())
     } else {
