@@ -40,6 +40,22 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// An image larger than the caller allows, refused before it was decoded.
+    #[error(
+        "image {path}: {width}x{height} is {:.1} megapixels, over the limit of {:.1}",
+        (*width as f64) * (*height as f64) / 1e6,
+        *limit as f64 / 1e6
+    )]
+    ImageTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its declared width.
+        width: u32,
+        /// Its declared height.
+        height: u32,
+        /// The limit, in pixels.
+        limit: u64,
+    },
     /// A video clip that could not be decoded.
     #[error("video {path}: {reason}")]
     Video {
@@ -90,6 +106,25 @@ pub enum ModelFileError {
     /// The file could not be read.
     #[error("cannot read: {0}")]
     Unreadable(std::io::Error),
+    /// A pipe, device, folder or socket where a file was expected.
+    #[error("not a regular file (a {0})")]
+    NotAFile(&'static str),
+    /// Larger than any model-like file can be.
+    #[error("{bytes} bytes, over the {limit}-byte limit for model files")]
+    TooLarge {
+        /// The file's size.
+        bytes: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A weight that is NaN or infinite: the network would give unstyled or black frames.
+    #[error("tensor {tensor} holds {count} non-finite values (NaN or infinity)")]
+    NonFinite {
+        /// The tensor's name.
+        tensor: String,
+        /// How many of its values are not finite.
+        count: usize,
+    },
     /// Not a ganstyle file at all.
     #[error("not a ganstyle model (wrong magic bytes; a {0}?)")]
     Foreign(&'static str),
@@ -112,20 +147,45 @@ pub enum ModelFileError {
         /// The version this build reads.
         supported: u32,
     },
-    /// The metadata is malformed.
+    /// The metadata is malformed (text quoted from the file goes through [`printable`]).
     #[error("bad metadata: {0}")]
     Metadata(String),
     /// The weights do not fit the architecture the metadata describes.
     #[error("weights do not match the architecture: {0}")]
     Incompatible(String),
     /// A checkpoint was given where a model was expected, or the other way round.
-    #[error("this is a {found}, not a {expected}")]
+    #[error("this is a {}, not a {expected}", printable(found))]
     WrongKind {
         /// What the file is.
         found: String,
         /// What was expected.
         expected: &'static str,
     },
+}
+
+/// The most characters of text read from a file that an error message shows.
+const SHOWN_CHARS: usize = 200;
+
+/// Text that came from a file, fit for an error message: control characters escaped (no raw
+/// terminal escapes reach the user's terminal) and cut to [`SHOWN_CHARS`] characters, with how
+/// much was left out.
+pub fn printable(text: &str) -> String {
+    let mut out = String::new();
+    let mut shown = 0;
+    for c in text.chars() {
+        if shown == SHOWN_CHARS {
+            let rest = text.chars().count() - shown;
+            out.push_str(&format!("… ({rest} more characters)"));
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+        shown += 1;
+    }
+    out
 }
 
 /// Result with the library's [`Error`].
@@ -146,5 +206,30 @@ impl Error {
             path: path.into(),
             reason,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_from_files_is_escaped_and_cut() {
+        assert_eq!(printable("model"), "model");
+        assert_eq!(printable("a\x1b[2Jb\n"), "a\\u{1b}[2Jb\\n");
+        let long = "x".repeat(65_000);
+        let shown = printable(&long);
+        assert!(shown.starts_with(&"x".repeat(SHOWN_CHARS)), "{shown}");
+        assert!(shown.ends_with(&format!("({} more characters)", 65_000 - SHOWN_CHARS)));
+        assert!(shown.len() < SHOWN_CHARS + 40, "{}", shown.len());
+        let kind = ModelFileError::WrongKind {
+            found: format!("\x07{long}"),
+            expected: "model",
+        };
+        let message = kind.to_string();
+        assert!(
+            message.len() < SHOWN_CHARS + 80 && !message.contains('\x07'),
+            "{message}"
+        );
     }
 }

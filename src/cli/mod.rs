@@ -158,6 +158,8 @@ pub fn interrupt_flag() -> &'static AtomicBool {
         let flag: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
         let _ = ctrlc::set_handler(move || {
             if flag.swap(true, Ordering::SeqCst) {
+                // No destructors run on this exit: remove the half-written outputs here.
+                crate::container::remove_partial_files();
                 std::process::exit(130);
             }
             eprintln!("\nstopping (Ctrl-C again to quit at once)");

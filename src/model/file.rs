@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use burn::module::Module;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
 use image::RgbImage;
@@ -12,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::generator::{Generator, GeneratorConfig};
 use crate::container::Container;
-use crate::error::{Error, ModelFileError, Result};
+use crate::error::{Error, ModelFileError, Result, printable};
 
 /// The metadata format version this build writes and reads.
 pub const META_VERSION: u32 = 1;
@@ -119,8 +120,10 @@ impl Model {
             });
         }
         let meta = parse_meta(container.get("meta")?)?;
+        let weights = container.get("weights")?;
+        check_declared_size(&meta.generator, tensor_bytes(weights))?;
         let mut generator = meta.generator.init(device);
-        load_weights(&mut generator, container.get("weights")?)?;
+        load_weights(&mut generator, weights)?;
         let style_images = (0..meta.style_names.len())
             .map(|i| {
                 let bytes = container.get(&format!("style.{i}"))?;
@@ -176,11 +179,92 @@ pub fn weights_to_bytes<M: ModuleSnapshot>(module: &M) -> Result<Vec<u8>> {
         .map_err(|e| Error::Invalid(format!("serializing weights: {e}")))
 }
 
-/// Apply safetensors bytes to `module`, refusing missing, extra or mis-shaped tensors.
+/// The bytes of tensor data in safetensors bytes (after the 8-byte header length and the
+/// header); 0 when the bytes are too short to say.
+fn tensor_bytes(bytes: &[u8]) -> usize {
+    let Some(header) = bytes.get(..8) else {
+        return 0;
+    };
+    let header = u64::from_le_bytes(header.try_into().expect("8 bytes"));
+    (bytes.len() as u64).saturating_sub(header.saturating_add(8)) as usize
+}
+
+/// Refuse metadata that declares a generator larger than the weights the file holds, before
+/// anything of that size is allocated (a few bytes of metadata could otherwise ask for
+/// gigabytes).
+fn check_declared_size(
+    config: &GeneratorConfig,
+    weight_bytes: usize,
+) -> std::result::Result<(), ModelFileError> {
+    // `weight_bytes` counts tensor data only.
+    // Parameters are a fixed part plus a per-style part (the conditional norms' scales and
+    // shifts): measured on one- and two-style generators, which are small.
+    let count = |styles| {
+        GeneratorConfig::new(config.arch, styles)
+            .init(&Device::flex())
+            .num_params() as u64
+    };
+    let (one, two) = (count(1), count(2));
+    let needed = (2 * one - two) + (two - one) * config.styles as u64;
+    let needed_bytes = needed.saturating_mul(std::mem::size_of::<f32>() as u64);
+    if needed_bytes > weight_bytes as u64 {
+        return Err(ModelFileError::Incompatible(format!(
+            "the metadata declares {} styles of the {} architecture, which need {needed_bytes} bytes of weights; the file holds {weight_bytes}",
+            config.styles,
+            config.arch.name()
+        )));
+    }
+    Ok(())
+}
+
+/// Refuse safetensors bytes with a NaN or infinite value, naming the first such tensor (in
+/// name order): such weights give unstyled or black frames without any other sign.
+pub fn check_finite(bytes: &[u8]) -> std::result::Result<(), ModelFileError> {
+    use safetensors::Dtype;
+    let tensors = safetensors::SafeTensors::deserialize(bytes)
+        .map_err(|e| ModelFileError::Incompatible(format!("unreadable weights: {e}")))?;
+    let mut names = tensors.names();
+    names.sort();
+    for name in names {
+        let view = tensors
+            .tensor(name)
+            .map_err(|e| ModelFileError::Incompatible(format!("unreadable weights: {e}")))?;
+        let data = view.data();
+        let half = |mask: u16| {
+            data.chunks_exact(2)
+                .filter(|b| u16::from_le_bytes([b[0], b[1]]) & mask == mask)
+                .count()
+        };
+        let count = match view.dtype() {
+            Dtype::F32 => data
+                .chunks_exact(4)
+                .filter(|b| !f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite())
+                .count(),
+            Dtype::F64 => data
+                .chunks_exact(8)
+                .filter(|b| !f64::from_le_bytes((*b).try_into().expect("8 bytes")).is_finite())
+                .count(),
+            Dtype::F16 => half(0x7c00),
+            Dtype::BF16 => half(0x7f80),
+            _ => 0,
+        };
+        if count > 0 {
+            return Err(ModelFileError::NonFinite {
+                tensor: printable(name),
+                count,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Apply safetensors bytes to `module`, refusing missing, extra, mis-shaped or non-finite
+/// tensors.
 pub fn load_weights<M: ModuleSnapshot>(
     module: &mut M,
     bytes: &[u8],
 ) -> std::result::Result<(), ModelFileError> {
+    check_finite(bytes)?;
     let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec())).allow_partial(true);
     let result = module
         .load_from(&mut store)
@@ -221,8 +305,8 @@ pub fn load_weights<M: ModuleSnapshot>(
 }
 
 fn parse_meta(bytes: &[u8]) -> std::result::Result<ModelMeta, ModelFileError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| ModelFileError::Metadata(e.to_string()))?;
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ModelFileError::Metadata(printable(&e.to_string())))?;
     let version = value
         .get("format_version")
         .and_then(|v| v.as_u64())
@@ -233,8 +317,8 @@ fn parse_meta(bytes: &[u8]) -> std::result::Result<ModelMeta, ModelFileError> {
             supported: META_VERSION,
         });
     }
-    let meta: ModelMeta =
-        serde_json::from_value(value).map_err(|e| ModelFileError::Metadata(e.to_string()))?;
+    let meta: ModelMeta = serde_json::from_value(value)
+        .map_err(|e| ModelFileError::Metadata(printable(&e.to_string())))?;
     if meta.generator.styles == 0 || meta.style_names.len() != meta.generator.styles {
         return Err(ModelFileError::Metadata(format!(
             "{} style names for {} styles",
@@ -317,11 +401,12 @@ impl StyleChoice {
     }
 }
 
+/// The style names for a message (they come from the file: escaped and cut).
 fn list(names: &[String]) -> String {
     names
         .iter()
         .enumerate()
-        .map(|(i, n)| format!("{i}={n}"))
+        .map(|(i, n)| format!("{i}={}", printable(n)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -449,6 +534,90 @@ mod tests {
         // A checkpoint is not a model.
         c.sections[0].1 = b"checkpoint".to_vec();
         assert!(error_of(&c.to_bytes()).contains("not a model"));
+    }
+
+    #[test]
+    fn non_finite_weights_are_refused_naming_the_tensor() {
+        let good = model(Arch::Fast, 1);
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let mut c = Container::from_bytes(&good.to_bytes().unwrap()).unwrap();
+            assert_eq!(c.sections[2].0, "weights");
+            let weights = &mut c.sections[2].1;
+            let (name, offset) = {
+                let tensors = safetensors::SafeTensors::deserialize(weights).unwrap();
+                let name = tensors.names().into_iter().max().unwrap().to_string();
+                let data = tensors.tensor(&name).unwrap().data().as_ptr();
+                (name, data as usize - weights.as_ptr() as usize)
+            };
+            weights[offset + 4..offset + 8].copy_from_slice(&bad.to_le_bytes());
+            let err = error_of(&c.to_bytes());
+            assert!(
+                err.contains("x.gsm") && err.contains(&name) && err.contains("1 non-finite"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn metadata_declaring_more_styles_than_the_weights_hold_is_refused() {
+        let one = model(Arch::Fast, 1);
+        let mut c = Container::from_bytes(&one.to_bytes().unwrap()).unwrap();
+        let mut meta = one.meta.clone();
+        meta.generator.styles = 1_000_000;
+        meta.style_names = (0..1_000_000).map(|i| i.to_string()).collect();
+        c.sections[1].1 = serde_json::to_vec(&meta).unwrap();
+        let err = error_of(&c.to_bytes());
+        assert!(
+            err.contains("declares 1000000 styles") && err.contains("the file holds"),
+            "{err}"
+        );
+        // One style more than the weights hold is caught too.
+        meta.generator.styles = 2;
+        meta.style_names = vec!["a".into(), "b".into()];
+        c.sections[1].1 = serde_json::to_vec(&meta).unwrap();
+        assert!(error_of(&c.to_bytes()).contains("declares 2 styles"));
+    }
+
+    #[test]
+    fn pipes_devices_folders_and_huge_files_are_refused_without_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe.gsm");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // Opening a pipe with no writer would block forever: it must be refused first.
+        let err = Model::load(&fifo, &Device::flex()).unwrap_err().to_string();
+        assert!(
+            err.contains("pipe.gsm") && err.contains("named pipe"),
+            "{err}"
+        );
+        let err = Model::load(Path::new("/dev/zero"), &Device::flex())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/dev/zero") && err.contains("device"), "{err}");
+        let err = Model::load(dir.path(), &Device::flex())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("folder"), "{err}");
+        let huge = dir.path().join("huge.gsm");
+        std::fs::File::create(&huge)
+            .unwrap()
+            .set_len(crate::container::MAX_FILE_BYTES + 1)
+            .unwrap();
+        let err = Model::load(&huge, &Device::flex()).unwrap_err().to_string();
+        assert!(err.contains("huge.gsm") && err.contains("limit"), "{err}");
+    }
+
+    #[test]
+    fn a_crafted_kind_is_quoted_and_cut_in_the_error() {
+        let mut c = Container::from_bytes(&model(Arch::Fast, 1).to_bytes().unwrap()).unwrap();
+        c.sections[0].1 = [b"\x1b]0;pwned\x07".as_slice(), &[b'A'; 65_000]].concat();
+        let err = error_of(&c.to_bytes());
+        assert!(err.len() < 300, "{} characters", err.len());
+        assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err:?}");
+        assert!(err.contains("more characters"), "{err}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::TrainConfig;
 use crate::container::Container;
-use crate::error::{Error, ModelFileError, Result};
+use crate::error::{Error, ModelFileError, Result, printable};
 use crate::model::discriminator::{Discriminator, DiscriminatorConfig};
 use crate::model::file::{load_weights, weights_to_bytes};
 use crate::model::{Generator, GeneratorConfig};
@@ -135,17 +135,18 @@ impl Checkpoint {
         if kind != KIND {
             return Err(refuse(format!(
                 "this is a {}, not a checkpoint",
-                String::from_utf8_lossy(kind)
+                printable(&String::from_utf8_lossy(kind))
             )));
         }
         let parse = |name: &str| -> Result<serde_json::Value> {
             let bytes = container.get(name).map_err(|e| refuse(e.to_string()))?;
-            serde_json::from_slice(bytes).map_err(|e| refuse(format!("bad {name}: {e}")))
+            serde_json::from_slice(bytes)
+                .map_err(|e| refuse(format!("bad {name}: {}", printable(&e.to_string()))))
         };
         let config = serde_json::from_value(parse("config")?)
-            .map_err(|e| refuse(format!("bad config: {e}")))?;
+            .map_err(|e| refuse(format!("bad config: {}", printable(&e.to_string()))))?;
         let state = serde_json::from_value(parse("state")?)
-            .map_err(|e| refuse(format!("bad state: {e}")))?;
+            .map_err(|e| refuse(format!("bad state: {}", printable(&e.to_string()))))?;
         Ok(Self {
             config,
             state,
