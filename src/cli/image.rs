@@ -7,7 +7,8 @@ use clap::Args;
 
 use super::StyleArgs;
 use super::outputs::OutputArgs;
-use crate::train::data::load_image;
+use crate::error::Error;
+use crate::train::data::{MAX_IMAGE_PIXELS, load_image_within};
 use crate::train::report::save_png;
 
 /// Restyle one or more images.
@@ -29,6 +30,9 @@ pub struct ImageArgs {
     /// Model and style options.
     #[command(flatten)]
     pub style: StyleArgs,
+    /// Refuse images with more pixels than this (checked before decoding).
+    #[arg(long, default_value_t = MAX_IMAGE_PIXELS, value_name = "PIXELS")]
+    pub max_pixels: u64,
 }
 
 /// Run the subcommand.
@@ -45,10 +49,24 @@ pub fn run(args: ImageArgs) -> anyhow::Result<()> {
     }
     let stylizer = args.style.stylizer()?;
     for (input, output) in args.inputs.iter().zip(&outputs) {
-        let image = load_image(input)?;
+        let image = load_image_within(input, args.max_pixels).map_err(too_large_hint)?;
         let styled = stylizer.stylize(&image);
         save_png(output, &styled)?;
         println!("{} -> {}", input.display(), output.display());
     }
     Ok(())
+}
+
+/// A too-large image's error, with what the user can do about it.
+fn too_large_hint(err: Error) -> anyhow::Error {
+    match err {
+        Error::ImageTooLarge { width, height, .. } => {
+            let pixels = u64::from(width) * u64::from(height);
+            anyhow::anyhow!(
+                "{err}; --max-pixels {pixels} allows it (decoding it takes {} MB; --max-size 2048 would run the network at 2048 px on the long side, but the image is still decoded and written at full size)",
+                pixels * 3 / 1_000_000
+            )
+        }
+        other => other.into(),
+    }
 }
