@@ -14,7 +14,7 @@ pub enum DeviceChoice {
     /// A real GPU when wgpu finds one, else the CPU.
     #[default]
     Auto,
-    /// The CPU: ganstyle's runtime for inference (src/infer), burn flex for training.
+    /// The CPU: ganstyle's own runtime for inference, burn flex for training.
     Cpu,
     /// burn-wgpu on the best adapter wgpu finds (a software one such as lavapipe counts).
     Gpu,
@@ -101,14 +101,15 @@ pub fn gpu_context(device: &Device) -> Option<GpuContext> {
         .map(|(_, context)| context.clone())
 }
 
-/// The burn device for a choice, with a description for messages.
+/// The burn device for a choice, with a description for messages: "cpu" (what runs there,
+/// ganstyle's runtime or burn flex, is for the caller to say) or "gpu (ADAPTER, API)".
 pub fn select(choice: DeviceChoice) -> Result<(Device, String)> {
     let on_gpu =
         || gpu().map(|(device, context)| (device, format!("gpu ({})", context.description)));
     match choice {
-        DeviceChoice::Cpu => Ok((Device::flex(), "cpu (flex)".into())),
+        DeviceChoice::Cpu => Ok((Device::flex(), "cpu".into())),
         DeviceChoice::Gpu => on_gpu(),
         DeviceChoice::Auto if adapters().iter().any(|a| a.hardware) => on_gpu(),
-        DeviceChoice::Auto => Ok((Device::flex(), "cpu (flex; no hardware GPU found)".into())),
+        DeviceChoice::Auto => Ok((Device::flex(), "cpu (no hardware GPU found)".into())),
     }
 }

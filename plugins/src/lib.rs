@@ -21,6 +21,8 @@ gst::plugin_define!(
     env!("CARGO_PKG_DESCRIPTION"),
     plugin_init,
     env!("CARGO_PKG_VERSION"),
+    // GStreamer takes a licence from its own list, where MIT is spelled "MIT/X11": the MIT half
+    // of the crate's "MIT OR Apache-2.0" (the list has no Apache-2.0 nor any dual licence).
     "MIT/X11",
     env!("CARGO_PKG_NAME"),
     env!("CARGO_PKG_NAME"),

@@ -393,9 +393,24 @@ fn stability_holds_static_pixels_and_follows_moving_ones() {
     }
 }
 
+/// The last `ganstyle-stats` report among `messages`.
+fn last_stats(messages: &[gst::Message]) -> gst::Structure {
+    messages
+        .iter()
+        .filter_map(|m| {
+            m.structure()
+                .filter(|s| s.name() == "ganstyle-stats")
+                .map(|s| s.to_owned())
+        })
+        .last()
+        .expect("a ganstyle-stats message")
+}
+
 #[test]
-fn late_frames_are_dropped_by_qos_before_the_network_runs() {
+fn late_frames_are_dropped_by_qos_before_the_network_runs_and_counted() {
     let (mut h_, info) = harness(gst_video::VideoFormat::Rgba, 8, 8, &[]);
+    let bus = gst::Bus::new();
+    h_.element().unwrap().set_bus(Some(&bus));
     h_.push_and_pull(frame(&info, 0)).unwrap();
     // Downstream says: everything before 10 s running time is too late.
     let qos = gst::event::Qos::new(
@@ -405,12 +420,35 @@ fn late_frames_are_dropped_by_qos_before_the_network_runs() {
         gst::ClockTime::from_seconds(1),
     );
     assert!(h_.push_upstream_event(qos));
-    h_.push(frame(&info, 1)).unwrap();
-    assert!(h_.try_pull().is_none(), "a late frame was not dropped");
+    for n in 1..=5 {
+        h_.push(frame(&info, n)).unwrap();
+        assert!(h_.try_pull().is_none(), "late frame {n} was not dropped");
+    }
+    // A report covers drops once a second has passed.
+    std::thread::sleep(Duration::from_millis(1100));
     let mut on_time = frame(&info, 0);
     on_time.make_mut().set_pts(gst::ClockTime::from_seconds(11));
     h_.push(on_time).unwrap();
     assert!(h_.try_pull().is_some(), "an on-time frame was dropped");
+
+    let messages: Vec<gst::Message> = bus.iter().collect();
+    let stats = last_stats(&messages);
+    assert_eq!(stats.get::<u64>("total-dropped").unwrap(), 5, "{stats}");
+    assert_eq!(stats.get::<u64>("total-frames").unwrap(), 2, "{stats}");
+    // The same count as BaseTransform's own QoS messages.
+    let qos = messages
+        .iter()
+        .filter(|m| m.type_() == gst::MessageType::Qos)
+        .next_back()
+        .expect("a QoS message");
+    let gst::MessageView::Qos(qos) = qos.view() else {
+        unreachable!()
+    };
+    let (_, dropped) = qos.stats();
+    assert_eq!(
+        dropped,
+        gst::GenericFormattedValue::Buffers(Some(gst::format::Buffers::from_u64(5)))
+    );
 }
 
 #[test]
@@ -438,15 +476,7 @@ fn latency_includes_processing_time_and_stats_are_posted() {
     std::thread::sleep(Duration::from_millis(1100));
     h_.push_and_pull(frame(&info, 1)).unwrap();
     // The last report: a slow first frame (a loaded machine) may have posted one already.
-    let stats = bus
-        .iter_filtered(&[gst::MessageType::Element])
-        .filter_map(|m| {
-            m.structure()
-                .filter(|s| s.name() == "ganstyle-stats")
-                .map(|s| s.to_owned())
-        })
-        .last()
-        .expect("a ganstyle-stats message");
+    let stats = last_stats(&bus.iter().collect::<Vec<_>>());
     assert!(stats.get::<f64>("fps").unwrap() > 0.0);
     let processing = stats.get::<f64>("processing-ms").unwrap();
     let network = stats.get::<f64>("network-ms").unwrap();
@@ -464,9 +494,18 @@ fn a_bad_model_fails_the_state_change_with_an_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let foreign = dir.path().join("photo.gsm");
     std::fs::write(&foreign, b"\x89PNG\r\n\x1a\nnot really").unwrap();
+    // A named pipe with no writer used to hang the state change forever.
+    let fifo = dir.path().join("pipe.gsm");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
     for (model, reason) in [
         (Path::new("/no/such.gsm"), "not found"),
         (foreign.as_path(), "not a ganstyle model"),
+        (fifo.as_path(), "named pipe"),
+        (Path::new("/dev/zero"), "not a regular file"),
     ] {
         let element = gst::ElementFactory::make("ganstyle")
             .property("model", model.to_str().unwrap())
@@ -509,6 +548,9 @@ fn the_gpu_frame_path_matches_the_cpu_path() {
             let (mut h_, info) = harness(format, w, h, &all);
             let active: String = h_.element().unwrap().property("active-device");
             assert!(active.starts_with(device), "{device} ran on {active}");
+            if device == "cpu" {
+                assert!(active.contains("ganstyle runtime"), "{active}");
+            }
             // A frame, the same with a quarter changed a lot, then with faint noise.
             let first = frame(&info, 0);
             let mut moved = first.copy();

@@ -48,8 +48,9 @@ pub struct TrainArgs {
     /// Frames of the clip to use.
     #[arg(long, default_value_t = 300)]
     pub video_frames: usize,
-    /// VGG16/VGG19 weights (torchvision layout, .pth or safetensors) for the loss network;
-    /// without it a fixed seeded random multi-scale network is used.
+    /// VGG16/VGG19 weights for the loss network: torchvision layout (.pth or safetensors) or a
+    /// Keras HDF5 file such as the VGG16 scripts/fetch-assets.sh fetches; without it a fixed
+    /// seeded random multi-scale network is used.
     #[arg(long)]
     pub vgg: Option<PathBuf>,
     /// Optimizer steps [default: 2000; with --resume: the checkpoint's total].
@@ -196,7 +197,10 @@ fn config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
 
 /// Run the subcommand.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    let (device, description) = device::select(args.device)?;
+    let (device, mut description) = device::select(args.device)?;
+    if device == burn::tensor::Device::flex() {
+        description.push_str(", burn flex");
+    }
     let mut trainer = match &args.resume {
         Some(path) => {
             let checkpoint = Checkpoint::load(path)?;

@@ -414,8 +414,11 @@ impl BaseTransformImpl for Ganstyle {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = lock(&self.settings).clone();
-        let (device, description) = crate::device::select(settings.device.into())
+        let (device, mut description) = crate::device::select(settings.device.into())
             .map_err(|err| gst::error_msg!(gst::LibraryError::Init, ("{err}")))?;
+        if crate::device::gpu_context(&device).is_none() {
+            description.push_str(", ganstyle runtime");
+        }
         let stylizer = load(&settings, device.clone()).map_err(|err| {
             let kind = match err {
                 crate::Error::Invalid(_) => gst::ResourceError::Settings,
@@ -484,6 +487,21 @@ impl BaseTransformImpl for Ganstyle {
             state.forget_previous(); // after a seek the previous frame is no reference
         }
         self.parent_sink_event(event)
+    }
+
+    fn submit_input_buffer(
+        &self,
+        is_discont: bool,
+        inbuf: gst::Buffer,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        // BaseTransform's QoS check happens here: a late frame is dropped (and its QoS message
+        // posted) before `generate_output` is ever called for it, so it is counted here.
+        let result = self.parent_submit_input_buffer(is_discont, inbuf);
+        if result == Ok(gst_base::BASE_TRANSFORM_FLOW_DROPPED) {
+            lock(&self.stats).frame_dropped();
+            self.post_stats();
+        }
+        result
     }
 
     fn generate_output(&self) -> Result<GenerateOutputSuccess, gst::FlowError> {

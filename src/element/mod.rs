@@ -44,7 +44,7 @@ pub enum DeviceProperty {
     )]
     Auto,
     /// The CPU (ganstyle's runtime).
-    #[enum_value(name = "CPU: ganstyle's CPU runtime (src/infer)", nick = "cpu")]
+    #[enum_value(name = "CPU: ganstyle's own CPU runtime", nick = "cpu")]
     Cpu,
     /// burn-wgpu on the best adapter (a software one such as lavapipe counts).
     #[enum_value(name = "GPU: burn-wgpu on the best adapter wgpu finds", nick = "gpu")]

@@ -153,7 +153,7 @@ pub fn specs() -> Vec<glib::ParamSpec> {
                     .build(),
                 glib::ParamSpecString::builder("active-device")
                     .nick("Active device")
-                    .blurb("Where frames are processed once started (read-only): \"cpu (flex)\", or \"gpu (ADAPTER, API)\" when the network and the WGSL frame kernels run on burn-wgpu; empty when stopped")
+                    .blurb("Where frames are processed once started (read-only): \"cpu, ganstyle runtime\", or \"gpu (ADAPTER, API)\" when the network and the WGSL frame kernels run on burn-wgpu; empty when stopped")
                     .read_only()
                     .build(),
                 glib::ParamSpecUInt::builder("max-size")
