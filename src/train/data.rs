@@ -14,8 +14,8 @@ use crate::procedural;
 pub enum ContentSource {
     /// Seeded procedural images (dead leaves, fractal noise, shapes, gradients).
     Procedural,
-    /// Image files found under a folder.
-    Folder(Vec<PathBuf>),
+    /// Photographs (or any images) from a folder, decoded once when training starts.
+    Photos(Vec<RgbImage>),
     /// Frames decoded from clips (consecutive frames also give real motion pairs).
     Frames(Vec<RgbImage>),
 }
@@ -27,7 +27,7 @@ impl ContentSource {
             ContentSource::Procedural => {
                 "procedural (dead leaves, fractal noise, shapes, gradients)".into()
             }
-            ContentSource::Folder(files) => format!("{} images", files.len()),
+            ContentSource::Photos(images) => format!("{} images", images.len()),
             ContentSource::Frames(frames) => format!("{} video frames", frames.len()),
         }
     }
@@ -36,9 +36,13 @@ impl ContentSource {
     pub fn sample<R: Rng>(&self, size: u32, rng: &mut R) -> Result<RgbImage> {
         match self {
             ContentSource::Procedural => Ok(procedural::random_content(size, size, rng)),
-            ContentSource::Folder(files) => {
-                let path = &files[rng.random_range(0..files.len())];
-                Ok(random_crop(&load_image(path)?, size, rng))
+            ContentSource::Photos(images) => {
+                let crop = random_crop(&images[rng.random_range(0..images.len())], size, rng);
+                Ok(if rng.random_bool(0.5) {
+                    imageops::flip_horizontal(&crop)
+                } else {
+                    crop
+                })
             }
             ContentSource::Frames(frames) => Ok(random_crop(
                 &frames[rng.random_range(0..frames.len())],
@@ -46,6 +50,20 @@ impl ContentSource {
                 rng,
             )),
         }
+    }
+}
+
+impl ContentSource {
+    /// Decode every image in `paths` once, scaled down so its short side is at most twice the
+    /// training size: samples are random crops after scaling the short side to between 1 and
+    /// 1.5 times the training size, so nothing is lost, and a folder of large photographs is
+    /// not held at full resolution.
+    pub fn photos(paths: &[PathBuf], size: u32) -> Result<Self> {
+        paths
+            .iter()
+            .map(|p| Ok(fit_short_side_at_most(&load_image(p)?, 2 * size)))
+            .collect::<Result<Vec<_>>>()
+            .map(Self::Photos)
     }
 }
 
@@ -87,12 +105,47 @@ fn is_image(path: &Path) -> bool {
     matches!(ext.as_deref(), Some("png" | "jpg" | "jpeg"))
 }
 
-/// Read an image file as RGB; errors name the file.
+/// The most pixels an image may have unless the caller allows more: 40 megapixels, above
+/// 8K UHD (33 MP) and most cameras. Decoded, that is 120 MB of RGB.
+pub const MAX_IMAGE_PIXELS: u64 = 40_000_000;
+
+/// Read an image file as RGB, refusing one that declares more than [`MAX_IMAGE_PIXELS`];
+/// errors name the file.
 pub fn load_image(path: &Path) -> Result<RgbImage> {
-    let image = image::open(path).map_err(|e| Error::Image {
+    load_image_within(path, MAX_IMAGE_PIXELS)
+}
+
+/// Read an image file as RGB. Its size is read from the header first: one that declares more
+/// than `max_pixels` pixels is refused before anything is decoded (a small file can declare
+/// gigabytes). The format comes from the contents, not the name.
+pub fn load_image_within(path: &Path, max_pixels: u64) -> Result<RgbImage> {
+    let refuse = |reason: String| Error::Image {
         path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+        reason,
+    };
+    let open = || {
+        image::ImageReader::open(path)
+            .map_err(|e| refuse(e.to_string()))?
+            .with_guessed_format()
+            .map_err(|e| refuse(e.to_string()))
+    };
+    let (width, height) = open()?
+        .into_dimensions()
+        .map_err(|e| refuse(e.to_string()))?;
+    if u64::from(width) * u64::from(height) > max_pixels {
+        return Err(Error::ImageTooLarge {
+            path: path.to_path_buf(),
+            width,
+            height,
+            limit: max_pixels,
+        });
+    }
+    let mut reader = open()?;
+    let mut limits = image::Limits::default();
+    // The decoder's own buffers, with room for 16-bit channels and an alpha plane.
+    limits.max_alloc = Some(max_pixels.saturating_mul(8).max(1 << 26));
+    reader.limits(limits);
+    let image = reader.decode().map_err(|e| refuse(e.to_string()))?;
     Ok(image.to_rgb8())
 }
 
@@ -198,6 +251,73 @@ mod tests {
             .unwrap();
         RgbImage::new(4, 4).save(dir.path().join("b.PNG")).unwrap();
         assert_eq!(find_images(dir.path()).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn photos_are_decoded_once_scaled_down_and_sampled_with_flips() {
+        let dir = tempfile::tempdir().unwrap();
+        // Left half black, right half white: a flip shows as a white left edge.
+        let image = RgbImage::from_fn(400, 200, |x, _| {
+            if x < 200 {
+                image::Rgb([0, 0, 0])
+            } else {
+                image::Rgb([255, 255, 255])
+            }
+        });
+        let path = dir.path().join("photo.png");
+        image.save(&path).unwrap();
+        let source = ContentSource::photos(&[path.clone()], 32).unwrap();
+        // The file is not read again: removing it changes nothing.
+        std::fs::remove_file(&path).unwrap();
+        let ContentSource::Photos(images) = &source else {
+            panic!("not photos")
+        };
+        assert_eq!(images[0].dimensions(), (128, 64));
+        let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+        let (mut flipped, mut straight) = (0, 0);
+        for _ in 0..40 {
+            let crop = source.sample(64, &mut rng).unwrap();
+            assert_eq!(crop.dimensions(), (64, 64));
+            let (left, right) = (crop.get_pixel(0, 32).0[0], crop.get_pixel(63, 32).0[0]);
+            match (left, right) {
+                (0, 255) => straight += 1,
+                (255, 0) => flipped += 1,
+                _ => {} // a crop inside one half
+            }
+        }
+        assert!(
+            flipped > 0 && straight > 0,
+            "{flipped} flipped, {straight} not"
+        );
+    }
+
+    #[test]
+    fn images_declaring_too_many_pixels_are_refused_before_decoding() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.png");
+        RgbImage::new(300, 200).save(&path).unwrap();
+        let err = load_image_within(&path, 50_000).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::ImageTooLarge {
+                    width: 300,
+                    height: 200,
+                    limit: 50_000,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("big.png"), "{err}");
+        assert_eq!(
+            load_image_within(&path, 60_000).unwrap().dimensions(),
+            (300, 200)
+        );
+        // The format comes from the contents, not the name.
+        let misnamed = dir.path().join("really-a-png.jpg");
+        std::fs::copy(&path, &misnamed).unwrap();
+        assert!(load_image(&misnamed).is_ok());
     }
 
     #[test]

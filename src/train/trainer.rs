@@ -47,7 +47,7 @@ pub struct Trainer {
     pub config: TrainConfig,
     /// Progress so far.
     pub state: TrainState,
-    /// The device as the model's metadata names it (e.g. "cpu (flex)").
+    /// The device as the model's metadata names it (e.g. "cpu, burn flex").
     pub device_description: String,
     device: Device,
     generator: Generator,
@@ -148,7 +148,7 @@ impl Trainer {
             None => None,
         };
         let content = match (&config.content, &clip) {
-            (Some(dir), _) => ContentSource::Folder(data::find_images(dir)?),
+            (Some(dir), _) => ContentSource::photos(&data::find_images(dir)?, config.size)?,
             (None, Some(frames)) => ContentSource::Frames(frames.clone()),
             (None, None) => ContentSource::Procedural,
         };
