@@ -4,6 +4,7 @@
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod hdf5;
 pub mod loss_net;
 pub mod losses;
 pub mod report;

