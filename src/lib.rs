@@ -6,6 +6,7 @@
 //! [`stylize`] (the object that restyles frames). Training lives in [`train`], evaluation in
 //! [`eval`], the command line in [`cli`].
 
+pub mod assets;
 pub mod cli;
 pub mod container;
 pub mod device;

@@ -91,15 +91,129 @@ fn train_a_few_steps_then_restyle_and_resume() {
 
 #[test]
 fn eval_runs_on_the_embedded_model() {
+    // No fetched VGG16 or photographs (an empty cache): the stylization ratio is skipped, and
+    // the message says how to get it.
+    let cache = tempfile::tempdir().unwrap();
     ganstyle()
         .args(["eval", "--device", "cpu", "--speed-size", "64x48"])
+        .env("GANSTYLE_CACHE", cache.path())
         .assert()
         .success()
         .stdout(predicate::str::contains(
             "warping error, mean of synthetic clips",
         ))
+        .stdout(predicate::str::contains("scripts/fetch-assets.sh"))
         .stdout(predicate::str::contains("pan-0"))
         .stdout(predicate::str::contains("ms/frame"));
+}
+
+/// A VGG16 in torchvision's layout with seeded random weights (eval's maths does not need
+/// trained ones).
+fn write_random_vgg16(path: &Path) {
+    use rand::{Rng, SeedableRng};
+    use safetensors::tensor::{Dtype, TensorView};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(8);
+    let (mut index, mut cin) = (0, 3);
+    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    for (block, count) in [2, 2, 3, 3, 3].into_iter().enumerate() {
+        let cout = [64, 128, 256, 512, 512][block];
+        for _ in 0..count {
+            let mut random = |n: usize| -> Vec<u8> {
+                (0..n)
+                    .flat_map(|_| rng.random_range(-0.05f32..0.05).to_le_bytes())
+                    .collect()
+            };
+            let weight = random(cout * cin * 9);
+            let bias = random(cout);
+            tensors.push((
+                format!("features.{index}.weight"),
+                vec![cout, cin, 3, 3],
+                weight,
+            ));
+            tensors.push((format!("features.{index}.bias"), vec![cout], bias));
+            index += 2;
+            cin = cout;
+        }
+        index += 1;
+    }
+    let views: Vec<(String, TensorView)> = tensors
+        .iter()
+        .map(|(n, s, b)| {
+            (
+                n.clone(),
+                TensorView::new(Dtype::F32, s.clone(), b).unwrap(),
+            )
+        })
+        .collect();
+    std::fs::write(path, safetensors::serialize(views, None).unwrap()).unwrap();
+}
+
+#[test]
+fn eval_measures_stylization_on_photos_beside_colour_transfer() {
+    let dir = tempfile::tempdir().unwrap();
+    let vgg = dir.path().join("vgg16.safetensors");
+    write_random_vgg16(&vgg);
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    write_png(&photos.join("one.png"), 48, 32);
+    write_png(&photos.join("two.png"), 40, 40);
+    ganstyle()
+        .args(["eval", "--device", "cpu", "--speed-size", "32x32", "--vgg"])
+        .arg(&vgg)
+        .arg("--photos")
+        .arg(&photos)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("stylization on 2 photographs"))
+        .stdout(predicate::str::contains("colour transfer"))
+        .stdout(predicate::str::contains("ratio, one"))
+        .stdout(predicate::str::contains("mean over layers"))
+        .stdout(predicate::str::contains("ratio at relu4_3"))
+        .stdout(predicate::str::contains("content loss (relu3_3)"))
+        .stdout(predicate::str::contains("pan-two"))
+        .stdout(predicate::str::contains("mean of moving-photo clips"));
+    // An empty photo folder is named.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    ganstyle()
+        .args(["eval", "--device", "cpu", "--vgg"])
+        .arg(&vgg)
+        .arg("--photos")
+        .arg(&empty)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no .png or .jpg"));
+}
+
+#[test]
+fn an_image_declaring_huge_dimensions_is_refused_before_decoding() {
+    // A 1x1 PNG whose header claims 20000x20000 (1.2 GB decoded).
+    let mut png = Vec::new();
+    image::RgbImage::new(1, 1)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    png[16..20].copy_from_slice(&20_000u32.to_be_bytes());
+    png[20..24].copy_from_slice(&20_000u32.to_be_bytes());
+    let crc = crc32fast::hash(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bomb.png");
+    std::fs::write(&input, &png).unwrap();
+    let out = dir.path().join("out.png");
+    ganstyle()
+        .args(["image", "--device", "cpu"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("bomb.png")
+                .and(predicate::str::contains("20000x20000"))
+                .and(predicate::str::contains("--max-pixels 400000000"))
+                .and(predicate::str::contains("--max-size")),
+        );
+    assert!(!out.exists());
 }
 
 #[test]

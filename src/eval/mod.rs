@@ -1,7 +1,12 @@
-//! `ganstyle eval`: quality and temporal-stability figures for a model — content and style loss
-//! on procedural images, warping error (Lai et al. 2018) on synthetic moving clips with known
-//! flow (pan, zoom, a moving object) and optionally on a real clip with estimated flow, and the
-//! generator's frame rate.
+//! `ganstyle eval`: quality and temporal-stability figures for a model — the stylization ratio
+//! on photographs with the pretrained VGG16 ([`stylization`]) beside a colour-transfer baseline
+//! ([`colour_transfer`]), content and style loss on procedural images, warping error (Lai et al.
+//! 2018) on moving clips with known flow (pans and zooms over photographs; a pan, a zoom and a
+//! moving object over procedural scenes) and optionally on a real clip with estimated flow, and
+//! the generator's frame rate.
+
+pub mod colour_transfer;
+pub mod stylization;
 
 use std::path::Path;
 use std::time::Instant;
@@ -66,6 +71,35 @@ pub fn synthetic_clips() -> Vec<Clip> {
         ));
     }
     clips
+}
+
+/// Clips made by moving a window over each photograph: a pan and a zoom, at the synthetic
+/// clips' size (the photo scaled to cover it with a margin, centred).
+pub fn photo_clips(photos: &[(String, RgbImage)]) -> Vec<Clip> {
+    let (w, h) = CLIP_SIZE;
+    let (cw, ch) = (w + 40, h + 40);
+    photos
+        .iter()
+        .flat_map(|(name, photo)| {
+            let canvas = to_planar(&cover(photo, cw as u32, ch as u32));
+            [
+                pan(&canvas, cw, ch, format!("pan-{name}")),
+                zoom(&crop(&canvas, cw, ch, 20, 20, w, h), format!("zoom-{name}")),
+            ]
+        })
+        .collect()
+}
+
+/// `image` scaled to cover `width`×`height` and cropped about its centre.
+fn cover(image: &RgbImage, width: u32, height: u32) -> RgbImage {
+    let scale = (width as f32 / image.width() as f32).max(height as f32 / image.height() as f32);
+    let (sw, sh) = (
+        ((image.width() as f32 * scale).ceil() as u32).max(width),
+        ((image.height() as f32 * scale).ceil() as u32).max(height),
+    );
+    let scaled = image::imageops::resize(image, sw, sh, image::imageops::FilterType::Triangle);
+    image::imageops::crop_imm(&scaled, (sw - width) / 2, (sh - height) / 2, width, height)
+        .to_image()
 }
 
 fn crop(src: &[f32], sw: usize, sh: usize, x0: usize, y0: usize, w: usize, h: usize) -> Vec<f32> {
