@@ -102,6 +102,37 @@ fn ffprobe(path: &Path) -> Probed {
     }
 }
 
+/// Wait (at most two minutes) until a file in `dir` is larger than `bytes`.
+fn wait_for_a_file_over(dir: &Path, bytes: u64) {
+    let started = Instant::now();
+    let grown = || {
+        dir.is_dir()
+            && std::fs::read_dir(dir)
+                .unwrap()
+                .any(|e| e.unwrap().metadata().is_ok_and(|m| m.len() > bytes))
+    };
+    while !grown() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "nothing was written in {}",
+            dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Send SIGINT (Ctrl-C) to `child` `times` times, back to back.
+fn interrupt(child: &std::process::Child, times: usize) {
+    let pid = child.id().to_string();
+    for _ in 0..times {
+        let sent = std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+}
+
 /// The names in a folder.
 fn entries(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
@@ -292,31 +323,8 @@ fn a_second_ctrl_c_during_restyle_quits_at_once_and_leaves_no_partial_file() {
         .spawn()
         .unwrap();
     // Wait until the styled clip grows under its temporary name.
-    let started = Instant::now();
-    let growing = || {
-        out_dir.is_dir()
-            && std::fs::read_dir(&out_dir).unwrap().any(|e| {
-                e.unwrap()
-                    .metadata()
-                    .map(|m| m.len() > 20_000)
-                    .unwrap_or(false)
-            })
-    };
-    while !growing() {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "nothing was written"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let pid = child.id().to_string();
-    for _ in 0..2 {
-        let sent = std::process::Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap();
-        assert!(sent.success());
-    }
+    wait_for_a_file_over(&out_dir, 20_000);
+    interrupt(&child, 2);
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     // 130: the quick exit of the second Ctrl-C; 1: the first was handled before it came.
@@ -411,28 +419,8 @@ fn sigint_during_a_live_recording_leaves_a_playable_file() {
         .spawn()
         .unwrap();
     // Wait until frames are being written (the recording grows under a temporary name).
-    let started = Instant::now();
-    let growing = || {
-        std::fs::read_dir(dir.path()).unwrap().any(|e| {
-            e.unwrap()
-                .metadata()
-                .map(|m| m.len() > 2000)
-                .unwrap_or(false)
-        })
-    };
-    while !growing() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "nothing was recorded"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let pid = child.id().to_string();
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    wait_for_a_file_over(dir.path(), 2000);
+    interrupt(&child, 1);
     let output = child.wait_with_output().unwrap();
     assert!(
         output.status.success(),
