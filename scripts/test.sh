@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite: system packages, then every test of the workspace.
+# The whole test suite: system packages, formatting and lints, then every test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/install-deps.sh
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
 # `cargo test` builds the plugin crate only as an rlib: build libgstganstyle.so (and the CLI)
 # first, for the gst-launch tests that load it.
 cargo build --workspace

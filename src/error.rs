@@ -171,8 +171,7 @@ const SHOWN_CHARS: usize = 200;
 /// much was left out.
 pub fn printable(text: &str) -> String {
     let mut out = String::new();
-    let mut shown = 0;
-    for c in text.chars() {
+    for (shown, c) in text.chars().enumerate() {
         if shown == SHOWN_CHARS {
             let rest = text.chars().count() - shown;
             out.push_str(&format!("… ({rest} more characters)"));
@@ -183,7 +182,6 @@ pub fn printable(text: &str) -> String {
         } else {
             out.push(c);
         }
-        shown += 1;
     }
     out
 }

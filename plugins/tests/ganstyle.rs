@@ -397,12 +397,12 @@ fn stability_holds_static_pixels_and_follows_moving_ones() {
 fn last_stats(messages: &[gst::Message]) -> gst::Structure {
     messages
         .iter()
-        .filter_map(|m| {
+        .rev()
+        .find_map(|m| {
             m.structure()
                 .filter(|s| s.name() == "ganstyle-stats")
                 .map(|s| s.to_owned())
         })
-        .last()
         .expect("a ganstyle-stats message")
 }
 
@@ -438,8 +438,7 @@ fn late_frames_are_dropped_by_qos_before_the_network_runs_and_counted() {
     // The same count as BaseTransform's own QoS messages.
     let qos = messages
         .iter()
-        .filter(|m| m.type_() == gst::MessageType::Qos)
-        .next_back()
+        .rfind(|m| m.type_() == gst::MessageType::Qos)
         .expect("a QoS message");
     let gst::MessageView::Qos(qos) = qos.view() else {
         unreachable!()

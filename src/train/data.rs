@@ -266,7 +266,7 @@ mod tests {
         });
         let path = dir.path().join("photo.png");
         image.save(&path).unwrap();
-        let source = ContentSource::photos(&[path.clone()], 32).unwrap();
+        let source = ContentSource::photos(std::slice::from_ref(&path), 32).unwrap();
         // The file is not read again: removing it changes nothing.
         std::fs::remove_file(&path).unwrap();
         let ContentSource::Photos(images) = &source else {
