@@ -190,14 +190,10 @@ fn kind_of(meta: &std::fs::Metadata) -> &'static str {
     }
 }
 
-/// Refuse to write over an existing `path` unless `force`: an error naming the file and the
-/// flag that allows it.
+/// Refuse to write over an existing `path` unless `force` ([`Error::Exists`]).
 pub fn refuse_existing(path: &Path, force: bool) -> Result<()> {
     if path.exists() && !force {
-        return Err(Error::Invalid(format!(
-            "{} exists; pass --force to replace it",
-            path.display()
-        )));
+        return Err(Error::Exists(path.to_path_buf()));
     }
     Ok(())
 }

@@ -61,7 +61,8 @@ pub fn adapters() -> Vec<Adapter> {
         .collect()
 }
 
-static GPU: OnceLock<std::result::Result<(Device, GpuContext), String>> = OnceLock::new();
+/// The GPU once opened, or why not (`None`: no adapter at all).
+static GPU: OnceLock<std::result::Result<(Device, GpuContext), Option<String>>> = OnceLock::new();
 
 /// burn-wgpu's device on the best adapter (a hardware one when there is one), together with the
 /// wgpu device and queue it runs on, so our own kernels ([`crate::gpu`]) share them. Opened once
@@ -69,9 +70,11 @@ static GPU: OnceLock<std::result::Result<(Device, GpuContext), String>> = OnceLo
 pub fn gpu() -> Result<(Device, GpuContext)> {
     GPU.get_or_init(|| {
         let found = adapters();
-        let best = found.iter().find(|a| a.hardware).or(found.first()).ok_or(
-            "no GPU adapter found by wgpu: install a Vulkan driver (mesa-vulkan-drivers gives a software one) or use --device cpu",
-        )?;
+        let best = found
+            .iter()
+            .find(|a| a.hardware)
+            .or(found.first())
+            .ok_or(None)?;
         let kind = if best.hardware {
             DeviceKind::DefaultDevice
         } else {
@@ -80,7 +83,7 @@ pub fn gpu() -> Result<(Device, GpuContext)> {
         let (device, setup) = Device::wgpu_options()
             .device_kind(kind)
             .init_with_setup()
-            .map_err(|e| format!("could not open {}: {e}", best.name))?;
+            .map_err(|e| Some(format!("could not open {}: {e}", best.name)))?;
         let context = GpuContext {
             device: setup.device,
             queue: setup.queue,
@@ -89,7 +92,7 @@ pub fn gpu() -> Result<(Device, GpuContext)> {
         Ok((device, context))
     })
     .clone()
-    .map_err(Error::Device)
+    .map_err(|why| why.map_or(Error::NoGpu, Error::Device))
 }
 
 /// The wgpu device and queue under `device`, when it is the GPU [`gpu`] opened.

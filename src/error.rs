@@ -81,6 +81,32 @@ pub enum Error {
     /// A bad setting (out of range, inconsistent).
     #[error("{0}")]
     Invalid(String),
+    /// An output that exists and may not be replaced.
+    #[error("{} exists", .0.display())]
+    Exists(PathBuf),
+    /// A preview window was asked for on a machine with no display.
+    #[error("no display for the preview window (DISPLAY and WAYLAND_DISPLAY are unset)")]
+    NoDisplay,
+    /// No GPU adapter at all, not even a software one.
+    #[error(
+        "no GPU adapter found by wgpu: install a Vulkan driver (mesa-vulkan-drivers gives a software one) or run on the CPU"
+    )]
+    NoGpu,
+    /// The camera asked for could not be opened.
+    #[error("camera {index} could not be opened ({reason}); {found}")]
+    CameraNotFound {
+        /// Its index.
+        index: u32,
+        /// Why.
+        reason: String,
+        /// What cameras there are, in words.
+        found: String,
+    },
+    /// Training kept producing non-finite losses before any checkpoint to roll back to.
+    #[error(
+        "training diverged ({0} non-finite steps in a row) before the first checkpoint; a lower learning rate may help"
+    )]
+    Diverged(u32),
     /// Stopped by the user (Ctrl-C) before it finished.
     #[error("interrupted")]
     Interrupted,

@@ -55,7 +55,7 @@ pub enum Command {
 
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+    let result = match cli.command {
         Command::Train(args) => train::run(args),
         Command::Live(args) => live::run(args),
         Command::Restyle(args) => restyle::run(args),
@@ -65,6 +65,36 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Info(args) => info::run(args),
         Command::Pattern(args) => pattern::run(args),
         Command::Bench(args) => bench::run(args),
+    };
+    result.map_err(
+        |err| match err.downcast_ref::<crate::Error>().and_then(flag_hint) {
+            Some(hint) => anyhow::anyhow!("{err}; {hint}"),
+            None => err,
+        },
+    )
+}
+
+/// The flag that deals with a library error, said the way the command line says it (the
+/// library's messages name no flags: the element and library users have none).
+pub(crate) fn flag_hint(err: &crate::Error) -> Option<&'static str> {
+    use crate::Error;
+    Some(match err {
+        Error::Exists(_) => "pass --force to replace it",
+        Error::NoDisplay => "write to a file, a stream or v4l2:/dev/videoN with --output instead",
+        Error::NoGpu => "--device cpu runs on the CPU",
+        Error::CameraNotFound { .. } => {
+            "pick one with --camera N (see `ganstyle devices`), or run without a camera with --source test"
+        }
+        Error::Diverged(_) => "lower --lr",
+        _ => return None,
+    })
+}
+
+/// A library error as the command line says it: with the flag that deals with it, if any.
+pub(crate) fn explain(err: &crate::Error) -> String {
+    match flag_hint(err) {
+        Some(hint) => format!("{err}; {hint}"),
+        None => err.to_string(),
     }
 }
 
@@ -166,4 +196,30 @@ pub fn interrupt_flag() -> &'static AtomicBool {
         });
         flag
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn library_errors_name_no_flags_and_the_cli_adds_them() {
+        let exists = crate::container::refuse_existing(Path::new("Cargo.toml"), false).unwrap_err();
+        assert_eq!(exists.to_string(), "Cargo.toml exists");
+        assert_eq!(
+            explain(&exists),
+            "Cargo.toml exists; pass --force to replace it"
+        );
+        let both = StyleChoice::from_options(Some("a"), Some("1,1")).unwrap_err();
+        assert!(!both.to_string().contains("--"), "{both}");
+        for err in [
+            crate::Error::NoGpu,
+            crate::Error::NoDisplay,
+            crate::Error::Diverged(5),
+        ] {
+            assert!(!err.to_string().contains("--"), "{err}");
+            assert!(explain(&err).contains("--"), "{}", explain(&err));
+        }
+    }
 }

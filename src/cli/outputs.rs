@@ -57,7 +57,8 @@ impl OutputArgs {
                     output.display()
                 );
             }
-            refuse_existing(output, self.force)?;
+            refuse_existing(output, self.force)
+                .map_err(|err| anyhow::anyhow!(super::explain(&err)))?;
         }
         Ok(outputs)
     }

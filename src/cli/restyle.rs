@@ -73,7 +73,7 @@ pub fn run(args: RestyleArgs) -> anyhow::Result<()> {
         let info = match info {
             Ok(info) => info,
             Err(err) => {
-                failed.push(err.to_string());
+                failed.push(super::explain(&err));
                 continue;
             }
         };
@@ -117,7 +117,7 @@ pub fn run(args: RestyleArgs) -> anyhow::Result<()> {
             }
             Err(err) => {
                 bar.abandon();
-                failed.push(format!("{}: {err}", input.display()));
+                failed.push(format!("{}: {}", input.display(), super::explain(&err)));
             }
         }
     }

@@ -67,10 +67,11 @@ fn not_found(request: &CameraRequest, reason: &str) -> Error {
         ),
         Err(e) => e.to_string(),
     };
-    Error::Camera(format!(
-        "camera {} could not be opened ({reason}); {found}. Pick one with --camera N (see `ganstyle devices`), or run without a camera with --source test",
-        request.index
-    ))
+    Error::CameraNotFound {
+        index: request.index,
+        reason: reason.to_string(),
+        found,
+    }
 }
 
 fn caps_for(format: &CameraFormat) -> gst::Caps {

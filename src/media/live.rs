@@ -358,9 +358,7 @@ fn output_branch(
                 .iter()
                 .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));
             if !display {
-                return Err(Error::Invalid(
-                    "no display for the preview window (DISPLAY and WAYLAND_DISPLAY are unset); write to a file, a stream or v4l2:/dev/videoN with --output instead".into(),
-                ));
+                return Err(Error::NoDisplay);
             }
             vec![convert, make("autovideosink")?]
         }

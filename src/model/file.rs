@@ -345,7 +345,7 @@ impl StyleChoice {
     pub fn from_options(style: Option<&str>, mix: Option<&str>) -> Result<Self> {
         match (style, mix) {
             (Some(_), Some(_)) => Err(Error::Invalid(
-                "give --style or --style-mix, not both".into(),
+                "a style and a style mix were both given; give one of them".into(),
             )),
             (Some(s), None) => Ok(StyleChoice::One(s.to_string())),
             (None, Some(m)) => {

@@ -239,9 +239,7 @@ impl Trainer {
         }
         let path = self.config.checkpoint_path();
         if !path.exists() {
-            return Err(Error::Invalid(format!(
-                "training diverged ({ROLLBACK_AFTER} non-finite steps in a row) before the first checkpoint; lower --lr"
-            )));
+            return Err(Error::Diverged(ROLLBACK_AFTER));
         }
         let checkpoint = Checkpoint::load(&path)?;
         let (g, d, go, doo) = checkpoint.networks(&self.device, optimizer(), optimizer())?;
@@ -493,19 +491,19 @@ struct GeneratorLosses {
 fn validate(config: &TrainConfig) -> Result<()> {
     let bad = |m: String| Err(Error::Invalid(m));
     if config.styles.is_empty() {
-        return bad("give at least one --style image".into());
+        return bad("at least one style image is needed".into());
     }
     if config.style_names.len() != config.styles.len() {
         return bad("one style name per style image".into());
     }
     if config.size < 32 || !config.size.is_multiple_of(8) {
         return bad(format!(
-            "--size {} must be a multiple of 8, at least 32",
+            "the training size {} must be a multiple of 8, at least 32",
             config.size
         ));
     }
     if config.batch == 0 {
-        return bad("--batch must be at least 1".into());
+        return bad("the batch must hold at least 1 image".into());
     }
     if !(config.lr > 0.0
         && config.lr.is_finite()
