@@ -20,7 +20,6 @@ pub mod infer;
 pub mod media;
 pub mod model;
 pub mod procedural;
-pub mod progress;
 pub mod speed;
 pub mod stylize;
 pub mod train;

@@ -8,6 +8,7 @@ mod info;
 mod live;
 mod outputs;
 mod pattern;
+mod progress;
 mod restyle;
 mod train;
 

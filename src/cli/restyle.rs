@@ -9,9 +9,9 @@ use clap::Args;
 
 use super::StyleArgs;
 use super::outputs::OutputArgs;
+use super::progress;
 use crate::media::encode::Container;
 use crate::media::restyle::{RestyleJob, probe, restyle};
-use crate::progress;
 
 /// Restyle recorded clips: every frame through the ganstyle element, audio kept.
 #[derive(Debug, Args)]

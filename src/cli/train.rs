@@ -1,15 +1,17 @@
 //! `ganstyle train`: make a new style.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Args;
 
+use super::progress;
 use crate::device::{self, DeviceChoice};
-use crate::model::Arch;
+use crate::model::{Arch, Model};
 use crate::train::checkpoint::Checkpoint;
 use crate::train::losses::GanLoss;
-use crate::train::{self, LossWeights, TrainConfig, Trainer};
+use crate::train::{self, LossWeights, StepOutcome, TrainConfig, Trainer};
 
 /// Steps of a new run when --steps is not given.
 const DEFAULT_STEPS: u64 = 2000;
@@ -227,7 +229,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         trainer.loss_network_description()
     );
     let out = c.out.clone();
-    let model = train::run(trainer)?;
+    let model = drive(trainer)?;
     let losses: Vec<String> = model
         .meta
         .training
@@ -243,4 +245,54 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         losses.join(", ")
     );
     Ok(())
+}
+
+/// Run (or continue) training to the configured step count with a progress bar, writing
+/// checkpoints, sample grids and loss curves on the way and the model file at the end.
+fn drive(mut trainer: Trainer) -> anyhow::Result<Model> {
+    let config = trainer.config.clone();
+    let bar = progress::bar(config.steps, "steps");
+    bar.set_position(trainer.state.step);
+    let samples = trainer.sample_inputs()?;
+    while !trainer.finished() {
+        let outcome = trainer.step()?;
+        let step = trainer.state.step;
+        match &outcome {
+            StepOutcome::Updated(losses) => {
+                let mut msg = String::new();
+                for (name, value) in losses {
+                    let _ = write!(msg, "{name} {value:.3e} ");
+                }
+                bar.set_message(msg);
+            }
+            StepOutcome::Skipped => bar.println(format!(
+                "step {step}: non-finite loss, step skipped, learning rate halved"
+            )),
+            StepOutcome::RolledBack => bar.println(format!(
+                "step {step}: repeated non-finite losses, rolled back to the last checkpoint"
+            )),
+        }
+        bar.set_position(step);
+        let done = trainer.finished();
+        if step.is_multiple_of(config.checkpoint_every) || done {
+            trainer.save_checkpoint()?;
+            if bar.is_hidden() {
+                // No terminal (a log file, CI): one line per checkpoint instead of the bar.
+                eprintln!(
+                    "step {step}/{} ({:.0} s): {}",
+                    config.steps,
+                    trainer.state.seconds,
+                    bar.message()
+                );
+            }
+        }
+        if step.is_multiple_of(config.sample_every) || done {
+            train::report::save_grid(&config.samples_path(), &trainer.sample_rows(&samples))?;
+            train::report::save_loss_curve(&config.losses_path(), &trainer.state)?;
+        }
+    }
+    bar.finish_and_clear();
+    let model = trainer.model();
+    model.save(&config.out)?;
+    Ok(model)
 }
