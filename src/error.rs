@@ -42,9 +42,8 @@ pub enum Error {
     },
     /// An image larger than the caller allows, refused before it was decoded.
     #[error(
-        "image {path}: {width}x{height} is {:.1} megapixels, over the limit of {:.1}",
-        (*width as f64) * (*height as f64) / 1e6,
-        *limit as f64 / 1e6
+        "image {path}: {width}x{height} is {} pixels, over the limit of {limit}",
+        u64::from(*width) * u64::from(*height)
     )]
     ImageTooLarge {
         /// The file.

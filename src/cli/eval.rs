@@ -93,6 +93,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         None => Vec::new(),
     };
     match (&net, &photos_dir) {
+        (LossNetwork::Vgg(vgg), Some(_)) if vgg.variant != 16 => println!(
+            "stylization ratio: not measured; it is defined on VGG16's relu1_2..relu4_3, and {} is not VGG16",
+            vgg.describe()
+        ),
         (LossNetwork::Vgg(vgg), Some(dir)) => {
             print_stylization(&stylizer, vgg, &style, &photos, dir);
         }

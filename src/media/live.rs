@@ -404,6 +404,9 @@ fn output_branch(
             refuse_existing(path, force)?;
             let container = Container::from_path(path)?;
             let temp = temp_beside(path)?;
+            // A recording is the user's footage: a quick exit (second Ctrl-C) keeps what was
+            // written, under the temporary name, rather than deleting it.
+            crate::container::keep_partial_file(temp.path());
             let mut chain = vec![convert];
             chain.extend(encoder(container, notes)?);
             chain.push(container.muxer()?);

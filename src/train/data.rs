@@ -16,6 +16,8 @@ pub enum ContentSource {
     Procedural,
     /// Photographs (or any images) from a folder, decoded once when training starts.
     Photos(Vec<RgbImage>),
+    /// Image files of a folder too large to hold decoded, read when sampled.
+    Files(Vec<PathBuf>),
     /// Frames decoded from clips (consecutive frames also give real motion pairs).
     Frames(Vec<RgbImage>),
 }
@@ -28,6 +30,7 @@ impl ContentSource {
                 "procedural (dead leaves, fractal noise, shapes, gradients)".into()
             }
             ContentSource::Photos(images) => format!("{} images", images.len()),
+            ContentSource::Files(files) => format!("{} images, read as sampled", files.len()),
             ContentSource::Frames(frames) => format!("{} video frames", frames.len()),
         }
     }
@@ -36,13 +39,13 @@ impl ContentSource {
     pub fn sample<R: Rng>(&self, size: u32, rng: &mut R) -> Result<RgbImage> {
         match self {
             ContentSource::Procedural => Ok(procedural::random_content(size, size, rng)),
-            ContentSource::Photos(images) => {
-                let crop = random_crop(&images[rng.random_range(0..images.len())], size, rng);
-                Ok(if rng.random_bool(0.5) {
-                    imageops::flip_horizontal(&crop)
-                } else {
-                    crop
-                })
+            ContentSource::Photos(images) => Ok(flip_half(
+                random_crop(&images[rng.random_range(0..images.len())], size, rng),
+                rng,
+            )),
+            ContentSource::Files(files) => {
+                let image = load_image(&files[rng.random_range(0..files.len())])?;
+                Ok(flip_half(random_crop(&image, size, rng), rng))
             }
             ContentSource::Frames(frames) => Ok(random_crop(
                 &frames[rng.random_range(0..frames.len())],
@@ -53,12 +56,29 @@ impl ContentSource {
     }
 }
 
+/// Mirrored left to right half the time.
+fn flip_half<R: Rng>(image: RgbImage, rng: &mut R) -> RgbImage {
+    if rng.random_bool(0.5) {
+        imageops::flip_horizontal(&image)
+    } else {
+        image
+    }
+}
+
+/// Folders with more images than this are read as sampled, not held decoded (at twice the
+/// training size of 256, about 1 MB each).
+pub const MAX_DECODED_IMAGES: usize = 1000;
+
 impl ContentSource {
-    /// Decode every image in `paths` once, scaled down so its short side is at most twice the
+    /// Decode every image in `paths` once (more than [`MAX_DECODED_IMAGES`]: read each when
+    /// sampled instead), scaled down so its short side is at most twice the
     /// training size: samples are random crops after scaling the short side to between 1 and
     /// 1.5 times the training size, so nothing is lost, and a folder of large photographs is
     /// not held at full resolution.
     pub fn photos(paths: &[PathBuf], size: u32) -> Result<Self> {
+        if paths.len() > MAX_DECODED_IMAGES {
+            return Ok(Self::Files(paths.to_vec()));
+        }
         paths
             .iter()
             .map(|p| Ok(fit_short_side_at_most(&load_image(p)?, 2 * size)))

@@ -46,6 +46,7 @@ pub fn read_datasets(bytes: &[u8], strict: bool) -> Result<Vec<Dataset>, String>
         strict,
         seen: HashSet::new(),
         out: Vec::new(),
+        values: 0,
     };
     walk.object(file.root, String::new(), 0)?;
     Ok(walk.out)
@@ -54,7 +55,7 @@ pub fn read_datasets(bytes: &[u8], strict: bool) -> Result<Vec<Dataset>, String>
 /// The file, its address sizes and where its root group's header is.
 struct File<'a> {
     bytes: &'a [u8],
-    /// Where addresses count from (the superblock's position plus its base address).
+    /// Where addresses count from (the superblock's base address, an absolute position).
     base: u64,
     offsets: usize,
     lengths: usize,
@@ -94,7 +95,8 @@ impl<'a> File<'a> {
         // Signature, eight one-byte fields, two group K values and the flags; version 1 adds
         // a K value and two reserved bytes. Then base, free-space, end and driver addresses.
         let fields = at as u64 + 24 + if version == 1 { 4 } else { 0 };
-        file.base = at as u64 + file.uint(fields, file.offsets)?;
+        // The base address is absolute (libhdf5 writes the superblock's own position).
+        file.base = file.uint(fields, file.offsets)?;
         let root_entry = fields + 4 * file.offsets as u64;
         file.root = file.address(root_entry + file.offsets as u64)?;
         Ok(file)
@@ -192,7 +194,10 @@ impl<'a> File<'a> {
         if offset >= size {
             return Err(format!("HDF5 name offset {offset} is outside its heap"));
         }
-        let segment = self.slice(data + offset, (size - offset) as usize)?;
+        let start = data
+            .checked_add(offset)
+            .ok_or_else(|| format!("HDF5 heap address {data} is not valid"))?;
+        let segment = self.slice(start, (size - offset) as usize)?;
         let end = segment
             .iter()
             .position(|&b| b == 0)
@@ -207,6 +212,8 @@ struct Walk<'f, 'a> {
     strict: bool,
     seen: HashSet<u64>,
     out: Vec<Dataset>,
+    /// Values read so far, over all datasets.
+    values: usize,
 }
 
 impl Walk<'_, '_> {
@@ -259,10 +266,18 @@ impl Walk<'_, '_> {
         }
         match float32(kind) {
             Ok(()) => {
-                let shape = dataspace(space).map_err(|e| format!("HDF5 dataset {path}: {e}"))?;
+                let shape = dataspace(space, self.file.lengths)
+                    .map_err(|e| format!("HDF5 dataset {path}: {e}"))?;
                 let values = self
                     .data(layout, &shape)
                     .map_err(|e| format!("HDF5 dataset {path}: {e}"))?;
+                // Headers can share stored data: never hold more values than the file has bytes.
+                self.values += values.len();
+                if self.values * 4 > self.file.bytes.len() {
+                    return Err(format!(
+                        "HDF5 datasets hold more values than the file has bytes (at {path})"
+                    ));
+                }
                 self.out.push(Dataset {
                     path,
                     shape,
@@ -348,9 +363,9 @@ impl Walk<'_, '_> {
                 let address = data_at(file, layout, 8)?;
                 file.slice(file.base.saturating_add(address), bytes)?
             }
-            (Some(v), class) => {
+            (Some(v), _) => {
                 return Err(format!(
-                    "data layout version {v}, class {class:?} (chunked?) is not supported"
+                    "data layout version {v} other than contiguous or compact (chunked?) is not supported"
                 ));
             }
             (None, _) => return Err("empty layout message".into()),
@@ -405,8 +420,8 @@ fn float32(message: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// The dimensions in a dataspace message (versions 1 and 2).
-fn dataspace(message: &[u8]) -> Result<Vec<usize>, String> {
+/// The dimensions in a dataspace message (versions 1 and 2), each `lengths` bytes.
+fn dataspace(message: &[u8], lengths: usize) -> Result<Vec<usize>, String> {
     let version = *message.first().ok_or("empty dataspace")?;
     let rank = usize::from(*message.get(1).ok_or("short dataspace")?);
     let start = match version {
@@ -419,7 +434,7 @@ fn dataspace(message: &[u8]) -> Result<Vec<usize>, String> {
     }
     (0..rank)
         .map(|i| {
-            let d = uint_in(message, start + 8 * i, 8)?;
+            let d = uint_in(message, start + lengths * i, lengths)?;
             usize::try_from(d).map_err(|_| format!("dimension {d} is too large"))
         })
         .collect()
@@ -450,6 +465,18 @@ mod tests {
             assert_eq!(set.path, format!("many/d{i:02}"));
             assert_eq!(set.values, vec![i as f32; 2]);
         }
+    }
+
+    #[test]
+    fn a_file_after_a_user_block_reads_with_its_base_address() {
+        let bytes = include_bytes!("../../tests/data/tiny_userblock.h5");
+        assert!(bytes.starts_with(&[0; 8]) && bytes[512..].starts_with(SIGNATURE));
+        let sets = read_datasets(bytes, true).unwrap();
+        assert_eq!(sets.len(), 1);
+        assert_eq!(
+            (sets[0].path.as_str(), &sets[0].values),
+            ("w", &vec![1.5, -2.0, 3.25])
+        );
     }
 
     #[test]

@@ -138,12 +138,6 @@ impl Vgg {
     }
 
     fn from_keras_datasets(sets: &[Dataset], device: &Device) -> std::result::Result<Self, String> {
-        if let Some(bad) = sets
-            .iter()
-            .find(|d| d.values.iter().any(|v| !v.is_finite()))
-        {
-            return Err(format!("{} holds non-finite values", bad.path));
-        }
         let find = |path: &str| sets.iter().find(|d| d.path == path);
         let mut vgg = Vgg::new(16, device);
         vgg.input = InputConvention::Caffe;
@@ -164,6 +158,12 @@ impl Vgg {
                         "not a Keras VGG16 weight file: {layer}/vars/0 and /vars/1 are missing"
                     ));
                 };
+                if let Some(bad) = [kernel, bias]
+                    .into_iter()
+                    .find(|d| d.values.iter().any(|v| !v.is_finite()))
+                {
+                    return Err(format!("{} holds non-finite values", bad.path));
+                }
                 if kernel.shape != [3, 3, cin, cout] || bias.shape != [cout] {
                     return Err(format!(
                         "{layer} has a kernel of shape {:?} and a bias of {:?}; VGG16 has [3, 3, {cin}, {cout}] and [{cout}]",

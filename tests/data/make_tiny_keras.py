@@ -18,3 +18,8 @@ with h5py.File("tests/data/tiny_keras.weights.h5", "w", libver="earliest") as f:
     for i in range(20):
         many[f"d{i:02}"] = np.full((2,), i, dtype=np.float32)
     f["counts"] = np.arange(4, dtype=np.int32)
+
+# The same kind of file after a 512-byte user block (the superblock, and the base address all
+# other addresses count from, at 512).
+with h5py.File("tests/data/tiny_userblock.h5", "w", libver="earliest", userblock_size=512) as f:
+    f["w"] = np.array([1.5, -2.0, 3.25], dtype=np.float32)
