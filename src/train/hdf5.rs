@@ -119,8 +119,7 @@ impl<'a> File<'a> {
     }
 
     fn uint(&self, at: u64, size: usize) -> Result<u64, String> {
-        let b = self.slice(at, size)?;
-        Ok(b.iter().rev().fold(0u64, |v, &x| (v << 8) | u64::from(x)))
+        uint_in(self.slice(at, size)?, 0, size)
     }
 
     /// An address field at `at`, made absolute.
