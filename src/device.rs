@@ -8,8 +8,8 @@ use burn::tensor::{Device, DeviceKind};
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
 
-/// The `--device` choice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+/// Where to run: the element's `device` property and the command line's `--device`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DeviceChoice {
     /// A real GPU when wgpu finds one, else the CPU.
     #[default]

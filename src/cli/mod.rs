@@ -1,6 +1,7 @@
 //! The command-line interface: one module per subcommand, shared option groups here.
 
 mod bench;
+mod choices;
 mod devices;
 mod eval;
 mod image;

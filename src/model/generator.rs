@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::layers::{After, ConvLayer, ConvSpec, ResidualBlock, upsample2};
 
 /// Generator architecture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Arch {
     /// Johnson et al. 2016: 9×9 end convolutions, 128-channel residual blocks at 1/4 size.

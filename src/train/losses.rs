@@ -46,7 +46,7 @@ pub fn total_variation(x: Tensor<4>) -> Tensor<1> {
 }
 
 /// The adversarial objective.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum GanLoss {
     /// Least-squares GAN (Mao et al.): targets 1 for real, 0 for fake.
@@ -56,6 +56,14 @@ pub enum GanLoss {
 }
 
 impl GanLoss {
+    /// Lower-case name, as in model metadata and flags.
+    pub fn name(self) -> &'static str {
+        match self {
+            GanLoss::Lsgan => "lsgan",
+            GanLoss::Hinge => "hinge",
+        }
+    }
+
     /// The discriminator's loss on score maps for real and (detached) fake images, averaged over scales.
     pub fn discriminator(self, real: &[Tensor<4>], fake: &[Tensor<4>]) -> Tensor<1> {
         let per_scale = real.iter().zip(fake).map(|(r, f)| match self {
