@@ -189,6 +189,28 @@ fn tensor_bytes(bytes: &[u8]) -> usize {
     (bytes.len() as u64).saturating_sub(header.saturating_add(8)) as usize
 }
 
+/// An architecture's parameter count as a fixed part plus a part per style (the conditional
+/// norms' scales and shifts), measured once per process on one- and two-style generators,
+/// which are small: model loads (the element's among them) do not pay for it again.
+fn parameter_split(arch: super::Arch) -> (u64, u64) {
+    static SPLITS: std::sync::OnceLock<[(u64, u64); 2]> = std::sync::OnceLock::new();
+    let splits = SPLITS.get_or_init(|| {
+        [super::Arch::Johnson, super::Arch::Fast].map(|arch| {
+            let count = |styles| {
+                GeneratorConfig::new(arch, styles)
+                    .init(&Device::flex())
+                    .num_params() as u64
+            };
+            let (one, two) = (count(1), count(2));
+            (2 * one - two, two - one)
+        })
+    });
+    match arch {
+        super::Arch::Johnson => splits[0],
+        super::Arch::Fast => splits[1],
+    }
+}
+
 /// Refuse metadata that declares a generator larger than the weights the file holds, before
 /// anything of that size is allocated (a few bytes of metadata could otherwise ask for
 /// gigabytes).
@@ -197,15 +219,8 @@ fn check_declared_size(
     weight_bytes: usize,
 ) -> std::result::Result<(), ModelFileError> {
     // `weight_bytes` counts tensor data only.
-    // Parameters are a fixed part plus a per-style part (the conditional norms' scales and
-    // shifts): measured on one- and two-style generators, which are small.
-    let count = |styles| {
-        GeneratorConfig::new(config.arch, styles)
-            .init(&Device::flex())
-            .num_params() as u64
-    };
-    let (one, two) = (count(1), count(2));
-    let needed = (2 * one - two) + (two - one) * config.styles as u64;
+    let (fixed, per_style) = parameter_split(config.arch);
+    let needed = fixed.saturating_add(per_style.saturating_mul(config.styles as u64));
     let needed_bytes = needed.saturating_mul(std::mem::size_of::<f32>() as u64);
     if needed_bytes > weight_bytes as u64 {
         return Err(ModelFileError::Incompatible(format!(
