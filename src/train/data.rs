@@ -169,28 +169,6 @@ pub fn load_image_within(path: &Path, max_pixels: u64) -> Result<RgbImage> {
     Ok(image.to_rgb8())
 }
 
-/// A style image: an image file, or `pattern:NAME` for a built-in procedural pattern (rendered
-/// at 512×512 with seed 1, as `ganstyle pattern NAME` writes it).
-pub fn load_style(spec: &Path) -> Result<RgbImage> {
-    let text = spec.to_string_lossy();
-    match text.strip_prefix("pattern:") {
-        Some(name) => {
-            let pattern = procedural::StylePattern::from_name(name).ok_or_else(|| {
-                let known: Vec<_> = procedural::StylePattern::ALL
-                    .iter()
-                    .map(|p| p.name())
-                    .collect();
-                Error::Data(format!(
-                    "unknown pattern {name:?} (known: {})",
-                    known.join(", ")
-                ))
-            })?;
-            Ok(pattern.render(512, 512, 1))
-        }
-        None => load_image(spec),
-    }
-}
-
 /// Scale so the shorter side is `side` (keeping the aspect ratio).
 pub fn fit_short_side(image: &RgbImage, side: u32) -> RgbImage {
     let (w, h) = image.dimensions();

@@ -8,9 +8,13 @@ pub mod data;
 pub mod hdf5;
 pub mod loss_net;
 pub mod losses;
+pub mod objective;
+pub mod perceptual;
 pub mod report;
+pub mod temporal_pairs;
 pub mod trainer;
 pub mod vgg;
+pub mod vgg_cpu;
 
-pub use config::{LossWeights, TrainConfig};
-pub use trainer::{StepOutcome, Trainer};
+pub use config::{LossWeights, StyleSource, TrainConfig};
+pub use trainer::{StepOutcome, StepTimes, Trainer};

@@ -19,7 +19,7 @@ use super::loss_net::{Features, conv_relu};
 use crate::error::{Error, ModelFileError, Result};
 
 /// Convolutions per block (the blocks are separated by 2× max pooling).
-fn blocks(variant: usize) -> [usize; 5] {
+pub(crate) fn blocks(variant: usize) -> [usize; 5] {
     if variant == 19 {
         [2, 2, 4, 4, 4]
     } else {
@@ -37,7 +37,7 @@ pub enum InputConvention {
 }
 
 /// Caffe's mean pixel, in BGR order.
-const CAFFE_MEAN_BGR: [f32; 3] = [103.939, 116.779, 123.68];
+pub(crate) const CAFFE_MEAN_BGR: [f32; 3] = [103.939, 116.779, 123.68];
 
 /// VGG's convolutional layers.
 #[derive(Module, Debug)]

@@ -1,0 +1,172 @@
+//! The perceptual half of the generator's objective: content and Gram style losses on the loss
+//! network, with their gradient reaching the generator's output.
+//!
+//! Two ways to get there, one definition ([`super::losses`]): on burn's autodiff graph (any
+//! device, any loss network), or, for VGG on the CPU, on the project's runtime ([`CpuVgg`]),
+//! whose gradient enters burn's graph through a surrogate term `Σ y·g − (Σ y·g).detach()` that
+//! is zero in value and has gradient `g`.
+
+use std::time::Instant;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use image::RgbImage;
+
+use super::loss_net::LossNetwork;
+use super::losses;
+use super::perceptual::{self, PerceptualWeights};
+use super::vgg_cpu::CpuVgg;
+use crate::error::Result;
+use crate::frame::to_planar;
+
+/// The loss network with each style's Gram targets, where the losses are computed.
+pub enum Perceptual {
+    /// On burn's autodiff graph.
+    Graph {
+        /// The network.
+        net: LossNetwork,
+        /// Per style, the Gram target per layer, `[1, c, c]`.
+        targets: Vec<Vec<Tensor<3>>>,
+    },
+    /// VGG on the CPU runtime, gradient handed to the graph.
+    Runtime {
+        /// The network, for its name.
+        net: LossNetwork,
+        /// Its layers on the runtime.
+        vgg: Box<CpuVgg>,
+        /// Per style, the Gram target per tap, `c×c` each.
+        targets: Vec<Vec<Vec<f32>>>,
+    },
+}
+
+/// A batch's content and style terms.
+pub struct Terms {
+    /// `w_content·content + w_style·style` for the backward pass (its value may be zero: use
+    /// `value`).
+    pub tensor: Tensor<1>,
+    /// Its value.
+    pub value: f32,
+    /// The content loss, unweighted.
+    pub content: f32,
+    /// The style loss, unweighted.
+    pub style: f32,
+    /// Seconds spent in the loss network when it ran on its own (the runtime path); `None`
+    /// when it ran inside burn's graph, timed with the generator.
+    pub seconds: Option<f64>,
+}
+
+impl Perceptual {
+    /// The loss network for `styles` (images already scaled as training wants them): the CPU
+    /// runtime for VGG on the CPU when `runtime`, burn's graph otherwise.
+    pub fn new(net: LossNetwork, styles: &[RgbImage], device: &Device, runtime: bool) -> Self {
+        let on_cpu = device.clone().without_autodiff() == Device::flex();
+        match net {
+            LossNetwork::Vgg(vgg) if on_cpu && runtime => {
+                let cpu = Box::new(CpuVgg::new(&vgg));
+                let targets = styles
+                    .iter()
+                    .map(|img| {
+                        let (w, h) = (img.width() as usize, img.height() as usize);
+                        perceptual::style_targets(&cpu, &to_planar(img), w, h)
+                    })
+                    .collect();
+                Perceptual::Runtime {
+                    net: LossNetwork::Vgg(vgg),
+                    vgg: cpu,
+                    targets,
+                }
+            }
+            net => {
+                let targets = styles
+                    .iter()
+                    .map(|img| {
+                        let x = crate::frame::image_to_tensor(img, device);
+                        net.features(x)
+                            .maps
+                            .into_iter()
+                            .map(|m| losses::gram(m).detach())
+                            .collect()
+                    })
+                    .collect();
+                Perceptual::Graph { net, targets }
+            }
+        }
+    }
+
+    /// The loss network's name, and where it runs.
+    pub fn describe(&self) -> String {
+        match self {
+            Perceptual::Graph { net, .. } => net.describe(),
+            Perceptual::Runtime { net, .. } => {
+                format!("{} on ganstyle's CPU runtime", net.describe())
+            }
+        }
+    }
+
+    /// The network itself.
+    pub fn network(&self) -> &LossNetwork {
+        match self {
+            Perceptual::Graph { net, .. } | Perceptual::Runtime { net, .. } => net,
+        }
+    }
+
+    /// Content and style terms of outputs `y` (`[b, 3, h, w]`, on the graph) for inputs `x`
+    /// (the same images as `inputs`) and style `style`.
+    pub fn terms(
+        &self,
+        style: usize,
+        x: &Tensor<4>,
+        y: &Tensor<4>,
+        weights: PerceptualWeights,
+    ) -> Result<Terms> {
+        match self {
+            Perceptual::Graph { net, targets } => {
+                let fy = net.features(y.clone());
+                let fx = net.features(x.clone());
+                let c = fy.content;
+                let content = losses::mse(fy.maps[c].clone(), fx.maps[c].clone().detach());
+                let style_loss = losses::style_loss(&fy.maps, &targets[style]);
+                let (content_value, style_value): (f32, f32) = (
+                    content.clone().into_scalar(),
+                    style_loss.clone().into_scalar(),
+                );
+                let tensor =
+                    content * f64::from(weights.content) + style_loss * f64::from(weights.style);
+                Ok(Terms {
+                    value: tensor.clone().into_scalar(),
+                    tensor,
+                    content: content_value,
+                    style: style_value,
+                    seconds: None,
+                })
+            }
+            Perceptual::Runtime { vgg, targets, .. } => {
+                let [b, _, h, w] = y.dims();
+                let device = y.device();
+                let outputs = crate::infer::values(y.clone().detach());
+                let inputs = crate::infer::values(x.clone().detach());
+                let started = Instant::now();
+                let result = perceptual::perceptual(
+                    vgg,
+                    &outputs,
+                    &inputs,
+                    (w, h),
+                    &targets[style],
+                    1,
+                    weights,
+                );
+                let seconds = started.elapsed().as_secs_f64();
+                let gradient =
+                    Tensor::<4>::from_data(TensorData::new(result.gradient, [b, 3, h, w]), &device);
+                let surrogate = (y.clone() * gradient).sum();
+                let tensor = surrogate.clone() - surrogate.detach();
+                Ok(Terms {
+                    tensor,
+                    value: weights.content * result.content + weights.style * result.style,
+                    content: result.content,
+                    style: result.style,
+                    seconds: Some(seconds),
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! The perceptual losses of a training step (content and Gram style, as defined in
+//! [`super::losses`]) computed on the CPU VGG ([`CpuVgg`]) together with their gradient with
+//! respect to the generator's output, which the trainer hands to burn's autodiff.
+//!
+//! Same definitions as the burn path: style = Σ over taps of the mean over the batch and the
+//! c×c entries of (G − T)², with G = Fᵀ F / (c·h·w); content = the mean of (F_y − F_x)² at the
+//! content tap.
+
+use rayon::prelude::*;
+
+use super::vgg_cpu::{CpuVgg, Trace};
+use crate::infer::gemm::{Threads, View, matmul};
+use crate::infer::map::Map;
+
+/// The Gram matrix `Fᵀ F / (c·h·w)` of a channels-last map, `c×c` row-major.
+pub fn gram(map: &Map) -> Vec<f32> {
+    let (n, c) = (map.width * map.height, map.channels);
+    let mut g = vec![0.0; c * c];
+    let transposed = View {
+        data: &map.data,
+        rows: c,
+        cols: n,
+        row_stride: 1,
+        col_stride: c,
+    };
+    matmul(
+        &mut g,
+        c,
+        transposed,
+        View::dense(&map.data, n, c),
+        false,
+        Threads::One,
+    );
+    let scale = 1.0 / (c * n) as f32;
+    g.iter_mut().for_each(|v| *v *= scale);
+    g
+}
+
+/// The style's Gram targets at each tap, from one style image (planar RGB in [0, 1]).
+pub fn style_targets(vgg: &CpuVgg, planar: &[f32], width: usize, height: usize) -> Vec<Vec<f32>> {
+    let trace = vgg.forward(planar, width, height, 3);
+    (0..4).map(|t| gram(trace.tap(vgg, t))).collect()
+}
+
+/// Loss weights of the perceptual terms.
+#[derive(Debug, Clone, Copy)]
+pub struct PerceptualWeights {
+    /// Content.
+    pub content: f32,
+    /// Style.
+    pub style: f32,
+}
+
+/// A batch's perceptual losses and their weighted gradient.
+#[derive(Debug, Clone)]
+pub struct Perceptual {
+    /// The style loss (unweighted).
+    pub style: f32,
+    /// The content loss (unweighted).
+    pub content: f32,
+    /// `∂(w_content·content + w_style·style) / ∂outputs`, planar `[b, 3, h, w]`.
+    pub gradient: Vec<f32>,
+}
+
+/// The perceptual losses of `outputs` against `inputs` (content) and `targets` (style, one Gram
+/// matrix per tap), both planar `[b, 3, height, width]` in [0, 1]; content at tap `content_tap`.
+pub fn perceptual(
+    vgg: &CpuVgg,
+    outputs: &[f32],
+    inputs: &[f32],
+    (width, height): (usize, usize),
+    targets: &[Vec<f32>],
+    content_tap: usize,
+    weights: PerceptualWeights,
+) -> Perceptual {
+    let image = 3 * width * height;
+    assert_eq!(outputs.len(), inputs.len(), "one input per output");
+    assert!(
+        image > 0 && outputs.len().is_multiple_of(image),
+        "planar batch size"
+    );
+    assert_eq!(targets.len(), 4, "one Gram target per tap");
+    let b = outputs.len() / image;
+    let per_image: Vec<(f64, f64, Vec<f32>)> = outputs
+        .par_chunks(image)
+        .zip(inputs.par_chunks(image))
+        .map(|(y, x)| {
+            let fy = vgg.forward(y, width, height, 3);
+            let fx = vgg.forward(x, width, height, content_tap);
+            one_image(vgg, &fy, &fx, b, targets, content_tap, weights)
+        })
+        .collect();
+    let mut gradient = Vec::with_capacity(outputs.len());
+    let (mut style, mut content) = (0.0, 0.0);
+    for (s, c, g) in per_image {
+        style += s;
+        content += c;
+        gradient.extend(g);
+    }
+    Perceptual {
+        style: style as f32,
+        content: content as f32,
+        gradient,
+    }
+}
+
+/// One image's share of the batch's losses (already divided by the batch's size) and its
+/// gradient.
+fn one_image(
+    vgg: &CpuVgg,
+    fy: &Trace,
+    fx: &Trace,
+    batch: usize,
+    targets: &[Vec<f32>],
+    content_tap: usize,
+    weights: PerceptualWeights,
+) -> (f64, f64, Vec<f32>) {
+    let mut style = 0.0f64;
+    let mut content = 0.0f64;
+    let grads: [Option<Map>; 4] = std::array::from_fn(|t| {
+        let f = fy.tap(vgg, t);
+        let (n, c) = (f.width * f.height, f.channels);
+        let target = &targets[t];
+        assert_eq!(target.len(), c * c, "Gram target of tap {t}");
+        let g = gram(f);
+        // d/dG of Σ(G − T)² / (b·c²) is 2(G − T)/(b·c²); through G = FᵀF/(c·n), with G
+        // symmetric, dF = F · 2·dG / (c·n).
+        let per_entry = 1.0 / (batch * c * c) as f64;
+        let scale = (weights.style as f64 * 4.0 * per_entry / (c * n) as f64) as f32;
+        let mut d_gram = vec![0.0; c * c];
+        for ((d, g), t) in d_gram.iter_mut().zip(&g).zip(target) {
+            let diff = g - t;
+            style += f64::from(diff) * f64::from(diff) * per_entry;
+            *d = diff * scale;
+        }
+        let mut d_features = vec![0.0; n * c];
+        matmul(
+            &mut d_features,
+            c,
+            View::dense(&f.data, n, c),
+            View::dense(&d_gram, c, c),
+            false,
+            Threads::One,
+        );
+        if t == content_tap {
+            let x = fx.tap(vgg, t);
+            let per_value = 1.0 / (batch * n * c) as f64;
+            let scale = (2.0 * per_value * weights.content as f64) as f32;
+            for ((d, y), x) in d_features.iter_mut().zip(&f.data).zip(&x.data) {
+                let diff = y - x;
+                content += f64::from(diff) * f64::from(diff) * per_value;
+                *d += diff * scale;
+            }
+        }
+        Some(Map {
+            data: d_features,
+            width: f.width,
+            height: f.height,
+            channels: c,
+        })
+    });
+    (style, content, vgg.backward(fy, grads))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::losses;
+    use crate::train::vgg::{InputConvention, Vgg};
+    use burn::module::Module;
+    use burn::tensor::{Device, Tensor, TensorData};
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn gram_matches_the_burn_definition() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let (w, h, c) = (5, 3, 4);
+        let map = Map {
+            data: (0..w * h * c)
+                .map(|_| rng.random_range(-1.0..1.0))
+                .collect(),
+            width: w,
+            height: h,
+            channels: c,
+        };
+        let tensor = map.to_tensor(&Device::flex());
+        let want: Vec<f32> = losses::gram(tensor).into_data().try_to_vec().unwrap();
+        let got = gram(&map);
+        for (a, b) in got.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-6, "{got:?} vs {want:?}");
+        }
+    }
+
+    #[test]
+    fn losses_and_gradient_match_burns_autodiff() {
+        let device = Device::flex().autodiff();
+        let mut vgg = Vgg::new(16, &Device::flex());
+        vgg.input = InputConvention::Caffe;
+        let cpu = CpuVgg::new(&vgg);
+        let (w, h, b) = (16, 12, 2);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut random =
+            |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(0.0..1.0)).collect() };
+        let (y, x, style) = (
+            random(b * 3 * w * h),
+            random(b * 3 * w * h),
+            random(3 * w * h),
+        );
+        let targets = style_targets(&cpu, &style, w, h);
+        let weights = PerceptualWeights {
+            content: 2.0,
+            style: 1e3,
+        };
+        let got = perceptual(&cpu, &y, &x, (w, h), &targets, 1, weights);
+
+        let vgg = vgg.to_device(&device);
+        let tensor = |v: &[f32], n: usize| {
+            Tensor::<4>::from_data(TensorData::new(v.to_vec(), [n, 3, h, w]), &device)
+        };
+        let yt = tensor(&y, b).require_grad();
+        let fy = vgg.features(yt.clone());
+        let fx = vgg.features(tensor(&x, b));
+        let gram_targets: Vec<Tensor<3>> = vgg
+            .features(tensor(&style, 1))
+            .maps
+            .into_iter()
+            .map(|m| losses::gram(m).detach())
+            .collect();
+        let content = losses::mse(fy.maps[1].clone(), fx.maps[1].clone().detach());
+        let style_loss = losses::style_loss(&fy.maps, &gram_targets);
+        let want_content: f32 = content.clone().into_scalar();
+        let want_style: f32 = style_loss.clone().into_scalar();
+        let total = content * f64::from(weights.content) + style_loss * f64::from(weights.style);
+        let grads = total.backward();
+        let want: Vec<f32> = yt.grad(&grads).unwrap().into_data().try_to_vec().unwrap();
+
+        let relative = |a: f32, b: f32| (a - b).abs() / b.abs().max(1e-12);
+        assert!(
+            relative(got.content, want_content) < 1e-3,
+            "content {} vs {want_content}",
+            got.content
+        );
+        assert!(
+            relative(got.style, want_style) < 1e-3,
+            "style {} vs {want_style}",
+            got.style
+        );
+        let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let worst = got
+            .gradient
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(
+            scale > 0.0 && worst < 2e-3 * scale,
+            "gradient off by {worst} of {scale}"
+        );
+    }
+}
