@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use image::RgbImage;
 
 use crate::error::{Error, Result};
-use crate::train::data::{fit_short_side_at_most, load_image};
+use crate::picture::{fit_short_side_at_most, load_image};
 
 /// The cache folder.
 pub fn cache_dir() -> PathBuf {

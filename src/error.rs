@@ -77,9 +77,26 @@ pub enum Error {
     /// A compute device that cannot be had.
     #[error("device: {0}")]
     Device(String),
-    /// A bad setting (out of range, inconsistent).
+    /// A bad setting or option (out of range, inconsistent, unsupported).
     #[error("{0}")]
-    Invalid(String),
+    Setting(String),
+    /// A frame whose bytes do not fit its declared geometry, or that a frame path cannot take.
+    #[error("frame: {0}")]
+    Frame(String),
+    /// GStreamer, a pipeline, or an element or encoder it needs.
+    #[error("{0}")]
+    Media(String),
+    /// Something the library made could not be serialized (a model, checkpoint, image).
+    #[error("serializing: {0}")]
+    Serialize(String),
+    /// An output path with a regular file where a folder must be.
+    #[error("cannot write {}: {} is a file, not a folder", path.display(), file.display())]
+    NotAFolder {
+        /// The output asked for.
+        path: std::path::PathBuf,
+        /// The file in the way.
+        file: std::path::PathBuf,
+    },
     /// An output that exists and may not be replaced.
     #[error("{} exists", .0.display())]
     Exists(PathBuf),

@@ -163,13 +163,13 @@ pub fn element(run: &ElementRun) -> Result<ElementTiming> {
         run.width, run.height
     );
     let pipeline = gst::parse::launch(&description)
-        .map_err(|e| Error::Invalid(format!("bench pipeline: {e}")))?
+        .map_err(|e| Error::Media(format!("bench pipeline: {e}")))?
         .downcast::<gst::Pipeline>()
-        .map_err(|_| Error::Invalid("bench pipeline is not a pipeline".into()))?;
+        .map_err(|_| Error::Media("bench pipeline is not a pipeline".into()))?;
     let element = pipeline
         .by_name("g")
         .and_then(|e| e.downcast::<Ganstyle>().ok())
-        .ok_or_else(|| Error::Invalid("the bench pipeline has no ganstyle element".into()))?;
+        .ok_or_else(|| Error::Media("the bench pipeline has no ganstyle element".into()))?;
     element.set_property("model", &run.model);
     element.set_property_from_str("device", &run.device);
     element.set_property("max-size", run.max_size);
@@ -188,7 +188,7 @@ pub fn element(run: &ElementRun) -> Result<ElementTiming> {
     let bus = pipeline.bus().expect("pipelines have a bus");
     pipeline
         .set_state(gst::State::Playing)
-        .map_err(|_| Error::Invalid("the bench pipeline did not start".into()))?;
+        .map_err(|_| Error::Media("the bench pipeline did not start".into()))?;
     let message = bus.timed_pop_filtered(
         gst::ClockTime::NONE,
         &[gst::MessageType::Eos, gst::MessageType::Error],
@@ -197,7 +197,7 @@ pub fn element(run: &ElementRun) -> Result<ElementTiming> {
     if let Some(message) = message
         && let gst::MessageView::Error(err) = message.view()
     {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Media(format!(
             "bench pipeline failed: {}",
             err.error()
         )));
@@ -205,10 +205,10 @@ pub fn element(run: &ElementRun) -> Result<ElementTiming> {
     let arrivals = arrivals.lock().unwrap_or_else(|e| e.into_inner());
     let timed = &arrivals[(run.warmup as usize).min(arrivals.len())..];
     let (Some(first), Some(last)) = (timed.first(), timed.last()) else {
-        return Err(Error::Invalid("no frames reached the sink".into()));
+        return Err(Error::Media("no frames reached the sink".into()));
     };
     if timed.len() < 2 {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Media(format!(
             "only {} frames reached the sink",
             arrivals.len()
         )));

@@ -22,32 +22,23 @@ fn write_png(path: &Path, w: u32, h: u32) {
     .unwrap();
 }
 
+/// `ganstyle train` of one pattern style for `steps` steps of one 32-pixel crop on the CPU,
+/// writing `out`.
+fn train_tiny(style: &str, steps: u32, out: &Path) -> Command {
+    let mut command = ganstyle();
+    command
+        .args(["train", "--style", style, "--steps", &steps.to_string()])
+        .args(["--size", "32", "--batch", "1", "--device", "cpu", "--out"])
+        .arg(out);
+    command
+}
+
 #[test]
 fn train_a_few_steps_then_restyle_and_resume() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("tiny.gsm");
-    ganstyle()
-        .args([
-            "train",
-            "--style",
-            "pattern:mosaic",
-            "--steps",
-            "3",
-            "--size",
-            "32",
-            "--batch",
-            "1",
-        ])
-        .args([
-            "--checkpoint-every",
-            "2",
-            "--sample-every",
-            "2",
-            "--device",
-            "cpu",
-            "--out",
-        ])
-        .arg(&out)
+    train_tiny("pattern:mosaic", 3, &out)
+        .args(["--checkpoint-every", "2", "--sample-every", "2"])
         .assert()
         .success()
         .stdout(predicate::str::contains("after 3 steps"))
@@ -242,6 +233,39 @@ fn strength_zero_returns_the_input_unchanged() {
 }
 
 #[test]
+fn image_gives_what_the_library_gives() {
+    use ganstyle::model::{ModelSource, StyleChoice};
+    use ganstyle::stylize::{StyleOptions, Stylizer};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (input, out) = (dir.path().join("in.png"), dir.path().join("out.png"));
+    write_png(&input, 45, 31);
+    ganstyle()
+        .args(["image", "--device", "cpu", "--strength", "0.8"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let options = StyleOptions {
+        strength: 0.8,
+        ..StyleOptions::default()
+    };
+    let source = ModelSource::resolve(None).unwrap();
+    let mut library = Stylizer::new(
+        &source,
+        burn::tensor::Device::flex(),
+        &StyleChoice::Default,
+        options,
+    )
+    .unwrap();
+    let expected = library
+        .stylize(&image::open(&input).unwrap().to_rgb8())
+        .unwrap();
+    assert_eq!(image::open(&out).unwrap().to_rgb8(), expected);
+}
+
+#[test]
 fn bad_input_gets_a_clear_error_and_a_nonzero_exit() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.png");
@@ -422,19 +446,8 @@ fn train_takes_the_cached_vgg16_by_default_on_the_runtime_and_times_each_step() 
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("vgg.gsm");
     let train = |extra: &[&str]| {
-        ganstyle()
+        train_tiny("pattern:swirls", 1, &out)
             .env("GANSTYLE_CACHE", cache.path())
-            .args([
-                "train",
-                "--style",
-                "pattern:swirls",
-                "--steps",
-                "1",
-                "--size",
-                "32",
-            ])
-            .args(["--batch", "1", "--device", "cpu", "--out"])
-            .arg(&out)
             .args(extra)
             .assert()
             .success()
@@ -456,4 +469,37 @@ fn train_takes_the_cached_vgg16_by_default_on_the_runtime_and_times_each_step() 
         String::from_utf8_lossy(&model).contains("vgg16 (torchvision input)"),
         "the model's metadata names its loss network"
     );
+}
+
+#[test]
+fn bench_times_a_training_step_with_the_loss_network_on_the_runtime_and_in_burn() {
+    let cache = tempfile::tempdir().unwrap();
+    write_cached_vgg16(cache.path());
+    let run = ganstyle()
+        .env("GANSTYLE_CACHE", cache.path())
+        .args(["bench", "--train-step", "--train-size", "32"])
+        .args(["--train-batch", "1", "--train-steps", "1"])
+        .assert()
+        .success();
+    let out = String::from_utf8_lossy(&run.get_output().stdout).into_owned();
+    assert!(out.contains("batch 1, 32x32 crops"), "{out}");
+    let runtime = out
+        .lines()
+        .find(|l| l.contains("on ganstyle's CPU runtime:"))
+        .unwrap_or_else(|| panic!("no runtime line in {out}"));
+    assert!(
+        runtime.contains(", loss network ") && runtime.contains("discriminator "),
+        "{runtime}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.contains("in burn's autodiff graph:") && l.contains("incl. loss network")),
+        "no burn-graph line in {out}"
+    );
+    // Flags of the training bench need --train-step.
+    ganstyle()
+        .args(["bench", "--train-size", "32"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--train-step"));
 }

@@ -52,11 +52,10 @@ fn generator_output_matches_between_cpu_and_wgpu() {
 #[test]
 fn the_gpu_frame_path_restyles_as_the_cpu_path_does() {
     use ganstyle::frame::packed::{FrameGeometry, PixelLayout, pack, unpack};
-    use ganstyle::gpu::GpuFramePath;
     use ganstyle::model::{ModelSource, StyleChoice};
     use ganstyle::stylize::{StyleOptions, Stylizer};
 
-    let (gpu, context) = ganstyle::device::gpu().unwrap();
+    let (gpu, _) = ganstyle::device::gpu().unwrap();
     let g = FrameGeometry {
         width: 9,
         height: 6,
@@ -81,12 +80,15 @@ fn the_gpu_frame_path_restyles_as_the_cpu_path_does() {
     };
 
     let mut want = frame.clone();
-    let styled = on(Device::flex()).stylize(&unpack(&frame, &g).unwrap());
+    let styled = on(Device::flex())
+        .stylize(&unpack(&frame, &g).unwrap())
+        .unwrap();
     pack(&styled, &mut want, &g).unwrap();
 
     let mut got = frame.clone();
-    let mut path = GpuFramePath::new(context);
-    path.restyle(&on(gpu), &mut got, &g, 0.0).unwrap();
+    let mut on_gpu = on(gpu);
+    assert_eq!(on_gpu.path_name(), "WGSL frame kernels");
+    on_gpu.restyle_frame(&mut got, &g).unwrap();
     let worst = want
         .iter()
         .zip(&got)

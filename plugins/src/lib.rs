@@ -21,11 +21,12 @@ gst::plugin_define!(
     env!("CARGO_PKG_DESCRIPTION"),
     plugin_init,
     env!("CARGO_PKG_VERSION"),
-    // GStreamer takes a licence from its own list, where MIT is spelled "MIT/X11": the MIT half
-    // of the crate's "MIT OR Apache-2.0" (the list has no Apache-2.0 nor any dual licence).
+    // This crate's licence, MIT, as GStreamer's list of licences spells it.
     "MIT/X11",
     env!("CARGO_PKG_NAME"),
     env!("CARGO_PKG_NAME"),
-    env!("CARGO_PKG_REPOSITORY"),
-    "2026-11-24"
+    // What GStreamer's own build says for a plugin with no published home.
+    "Unknown package origin",
+    // The date of the commit built (see build.rs).
+    env!("GANSTYLE_RELEASE_DATE")
 );

@@ -12,6 +12,7 @@ use crate::infer::{CpuGenerator, gemm};
 use crate::model::{Arch, Model, ModelSource, StyleChoice};
 use crate::speed::{self, ElementRun, Engine};
 use crate::stylize::network_size;
+use crate::train::TrainConfig;
 
 /// What runs the network on the CPU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -29,6 +30,7 @@ pub enum Backend {
   ganstyle bench --arch johnson --size 640x480 --size 1280x720
   ganstyle bench --arch fast --backend burn       # burn flex instead of the runtime
   ganstyle bench --model duo --device gpu --size 1920x1080
+  ganstyle bench --train-step                     # one training step (batch 4, 256x256, VGG16) and its split
 
 GFLOP counts the convolutions' multiply-adds (2 FLOP each) at the size the network runs at.
 The ceiling is the best of three 2048x2048x2048 f32 matrix products on all threads, measured
@@ -62,6 +64,22 @@ pub struct BenchArgs {
     /// Frames timed through the element (0 skips the element).
     #[arg(long, default_value_t = 60)]
     pub element_frames: u32,
+    /// Time training steps instead of the network: generator, loss network and discriminator,
+    /// with the loss network on ganstyle's CPU runtime and in burn's autodiff graph.
+    #[arg(long)]
+    pub train_step: bool,
+    /// Crop size of the timed training steps.
+    #[arg(long, default_value_t = TrainConfig::SIZE, requires = "train_step")]
+    pub train_size: u32,
+    /// Crops per timed training step.
+    #[arg(long, default_value_t = TrainConfig::BATCH, requires = "train_step")]
+    pub train_batch: usize,
+    /// Training steps timed (after one warm-up step).
+    #[arg(long, default_value_t = 2, requires = "train_step")]
+    pub train_steps: u32,
+    /// Loss network for the training steps (default: the cached VGG16 when fetched).
+    #[arg(long, value_name = "FILE", requires = "train_step")]
+    pub vgg: Option<std::path::PathBuf>,
 }
 
 /// Run the subcommand.
@@ -70,6 +88,25 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         bail!("--seconds must be positive");
     }
     let (device, device_name) = device::select(args.device)?;
+    if args.train_step {
+        if args.train_steps == 0 {
+            bail!("--train-steps must be at least 1");
+        }
+        let vgg = args.vgg.clone().or_else(crate::assets::vgg16);
+        if vgg.is_none() {
+            eprintln!(
+                "warning: no pretrained VGG16 (run scripts/fetch-assets.sh or pass --vgg): timing the seeded random loss network"
+            );
+        }
+        return super::bench_train::run(&super::bench_train::TrainStepBench {
+            size: args.train_size,
+            batch: args.train_batch,
+            steps: args.train_steps,
+            vgg,
+            device,
+            device_name,
+        });
+    }
     let on_cpu = device == burn::tensor::Device::flex();
     // The runtime is CPU-only: on a GPU, burn-wgpu runs the network.
     let backend = if on_cpu { args.backend } else { Backend::Burn };

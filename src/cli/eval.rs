@@ -7,9 +7,9 @@ use clap::Args;
 use super::{StyleArgs, parse_size};
 use crate::assets::{self, PhotoSet};
 use crate::eval::{self, colour_transfer, stylization};
+use crate::picture::fit_short_side;
+use crate::picture::load_image;
 use crate::stylize::Stylizer;
-use crate::train::data::fit_short_side;
-use crate::train::data::load_image;
 use crate::train::loss_net::LossNetwork;
 use crate::train::vgg::Vgg;
 
@@ -60,7 +60,7 @@ pub struct EvalArgs {
 /// Run the subcommand.
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let (sw, sh) = parse_size(&args.speed_size)?;
-    let stylizer = args.style.stylizer()?;
+    let mut stylizer = args.style.stylizer()?;
     let model = stylizer.model();
     let style = match &args.style_image {
         Some(path) => load_image(path)?,
@@ -98,13 +98,13 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             vgg.describe()
         ),
         (LossNetwork::Vgg(vgg), Some(dir)) => {
-            print_stylization(&stylizer, vgg, &style, &photos, dir);
+            print_stylization(&mut stylizer, vgg, &style, &photos, dir)?;
         }
         _ => println!(
             "stylization ratio: not measured; it needs the pretrained VGG16 and photographs (run scripts/fetch-assets.sh, or pass --vgg and --photos)"
         ),
     }
-    let (content, style_loss) = eval::quality(&stylizer, &net, &style);
+    let (content, style_loss) = eval::quality(&mut stylizer, &net, &style)?;
     println!("content loss:  {content:.4e}   ({})", net.describe());
     println!("style loss:    {style_loss:.4e}");
     println!("warping error (x1e-3):   styled    input");
@@ -117,7 +117,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let (mut photo_sum, mut synthetic_sum) = (0.0, 0.0);
     let synthetic = clips.len() - usize::from(args.clip.is_some());
     for (i, clip) in clips.iter().enumerate() {
-        let r = eval::evaluate_clip(&stylizer, clip);
+        let r = eval::evaluate_clip(&mut stylizer, clip)?;
         println!(
             "  {:<22} {:>8.3} {:>8.3}",
             r.name,
@@ -140,7 +140,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         "warping error, mean of synthetic clips: {:.4e}",
         synthetic_sum / (synthetic - from_photos) as f64
     );
-    let ms = eval::time_network(&stylizer, sw, sh, 3);
+    let ms = eval::time_network(&mut stylizer, sw, sh, 3)?;
     println!(
         "speed at {sw}x{sh}: {ms:.1} ms/frame ({:.2} fps)",
         1000.0 / ms
@@ -151,12 +151,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
 /// The stylization table: the model beside the colour-transfer baseline, per photo and
 /// combined, per layer.
 fn print_stylization(
-    stylizer: &Stylizer,
+    stylizer: &mut Stylizer,
     vgg: &Vgg,
     style: &image::RgbImage,
     photos: &[(String, image::RgbImage)],
     dir: &std::path::Path,
-) {
+) -> anyhow::Result<()> {
     let style = fit_short_side(style, stylization::STYLE_SIDE);
     let target = stylization::StyleTarget::new(vgg, &style);
     println!(
@@ -170,7 +170,7 @@ fn print_stylization(
     println!("  {:<24} {:>8} {:>16}", "", "model", "colour transfer");
     let (mut model, mut baseline) = (Vec::new(), Vec::new());
     for (name, photo) in photos {
-        let styled = stylizer.stylize(photo);
+        let styled = stylizer.stylize(photo)?;
         let graded = colour_transfer::reinhard(photo, &style);
         let figures = stylization::measure(vgg, &target, photo, &[&styled, &graded]);
         println!(
@@ -206,4 +206,5 @@ fn print_stylization(
         "  {:<24} {:>8.3e} {:>16.3e}",
         "content loss (relu3_3)", m.content, b.content
     );
+    Ok(())
 }

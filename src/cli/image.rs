@@ -8,8 +8,8 @@ use clap::Args;
 use super::StyleArgs;
 use super::outputs::OutputArgs;
 use crate::error::Error;
-use crate::train::data::{MAX_IMAGE_PIXELS, load_image_within};
-use crate::train::report::save_png;
+use crate::picture::save_png;
+use crate::picture::{MAX_IMAGE_PIXELS, load_image_within};
 
 /// Restyle one or more images.
 #[derive(Debug, Args)]
@@ -47,10 +47,10 @@ pub fn run(args: ImageArgs) -> anyhow::Result<()> {
             bail!("{}: output must be a .png file", out.display());
         }
     }
-    let stylizer = args.style.stylizer()?;
+    let mut stylizer = args.style.stylizer()?;
     for (input, output) in args.inputs.iter().zip(&outputs) {
         let image = load_image_within(input, args.max_pixels).map_err(too_large_hint)?;
-        let styled = stylizer.stylize(&image);
+        let styled = stylizer.stylize(&image)?;
         save_png(output, &styled)?;
         println!("{} -> {}", input.display(), output.display());
     }

@@ -1,6 +1,7 @@
 //! The command-line interface: one module per subcommand, shared option groups here.
 
 mod bench;
+mod bench_train;
 mod choices;
 mod devices;
 mod eval;
@@ -156,6 +157,7 @@ impl StyleArgs {
             strength: self.strength,
             preserve_color: self.preserve_color,
             max_size: self.max_size,
+            ..StyleOptions::default()
         }
     }
 
@@ -191,7 +193,7 @@ pub fn interrupt_flag() -> &'static AtomicBool {
         let _ = ctrlc::set_handler(move || {
             if flag.swap(true, Ordering::SeqCst) {
                 // No destructors run on this exit: remove the half-written outputs here.
-                crate::container::remove_partial_files();
+                crate::files::remove_partial_files();
                 std::process::exit(130);
             }
             eprintln!("\nstopping (Ctrl-C again to quit at once)");
@@ -207,7 +209,7 @@ mod tests {
 
     #[test]
     fn library_errors_name_no_flags_and_the_cli_adds_them() {
-        let exists = crate::container::refuse_existing(Path::new("Cargo.toml"), false).unwrap_err();
+        let exists = crate::files::refuse_existing(Path::new("Cargo.toml"), false).unwrap_err();
         assert_eq!(exists.to_string(), "Cargo.toml exists");
         assert_eq!(
             explain(&exists),

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 use clap::Args;
 
-use crate::container::refuse_existing;
+use crate::files::refuse_existing;
 
 /// The output options shared by the commands that take several inputs.
 #[derive(Debug, Clone, Args)]

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
+use crate::picture::save_png;
 use crate::procedural::StylePattern;
-use crate::train::report::save_png;
 
 /// Write a built-in style image (the shipped models were trained on these).
 #[derive(Debug, Args)]

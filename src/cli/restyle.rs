@@ -11,7 +11,7 @@ use super::StyleArgs;
 use super::outputs::OutputArgs;
 use super::progress;
 use crate::media::encode::Container;
-use crate::media::restyle::{RestyleJob, probe, restyle};
+use crate::media::restyle::{RestyleJob, probe, restyle_clip};
 
 /// Restyle recorded clips: every frame through the ganstyle element, audio kept.
 #[derive(Debug, Args)]
@@ -93,7 +93,7 @@ pub fn run(args: RestyleArgs) -> anyhow::Result<()> {
             },
             cancel,
         };
-        match restyle(&job) {
+        match restyle_clip(&job) {
             Ok(done) => {
                 bar.finish_and_clear();
                 done_before += done.frames;

@@ -38,13 +38,11 @@ use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 use gstreamer_video::subclass::prelude::*;
 
-use super::settings::{self, DEFAULT_STRENGTH, Settings};
+use super::settings::{self, DEFAULT_STRENGTH, Settings, StyleSelection};
 use super::stats::Stats;
-use crate::frame::finish::Previous;
 use crate::frame::packed::FrameGeometry;
-use crate::gpu::GpuFramePath;
 use crate::model::ModelSource;
-use crate::stylize::{StyleOptions, Stylizer};
+use crate::stylize::Stylizer;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -63,10 +61,6 @@ const FORMATS: [gst_video::VideoFormat; 6] = [
     gst_video::VideoFormat::Bgr,
 ];
 
-/// What decides the look of a frame besides the model: when it changes, the previous output is
-/// no longer a valid reference for `stability`.
-type Look = (Option<String>, Option<String>, StyleOptions);
-
 /// A model loaded off the streaming thread, waiting to be switched to between frames.
 struct Reload {
     generation: u64,
@@ -75,26 +69,13 @@ struct Reload {
 }
 
 struct State {
+    /// The model on its device, with its frame path; it keeps the previous frame for
+    /// `stability` itself.
     stylizer: Stylizer,
     /// The `model` generation this stylizer came from (see `Ganstyle::generation`).
     generation: u64,
-    /// The style/style-mix currently applied to the stylizer.
-    applied_style: (Option<String>, Option<String>),
-    /// The look the previous frame was made with; None when the next frame does not follow
-    /// it (start, seek, new caps, new model). Both frame paths blend with their previous
-    /// frame for `stability` only when the look is unchanged.
-    previous_look: Option<Look>,
-    /// The previous frame the CPU path made, for `stability`.
-    previous: Option<Previous>,
-    /// The GPU frame path, when the model runs on burn-wgpu; it keeps its own previous frame.
-    gpu: Option<GpuFramePath>,
-}
-
-impl State {
-    /// The next frame does not follow the previous one: no `stability` blend with it.
-    fn forget_previous(&mut self) {
-        self.previous_look = None;
-    }
+    /// The `style`/`style-mix` last applied to the stylizer (or refused).
+    applied_style: StyleSelection,
 }
 
 /// The element.
@@ -124,7 +105,7 @@ fn load(settings: &Settings, device: Device) -> crate::Result<Stylizer> {
     Stylizer::new(
         &source,
         device,
-        &settings.style_choice()?,
+        &settings.style.choice()?,
         settings.options(),
     )
 }
@@ -144,8 +125,7 @@ impl Ganstyle {
             .spawn(move || {
                 // The style may belong to the old model: load with the default, apply later.
                 let plain = Settings {
-                    style: None,
-                    style_mix: None,
+                    style: StyleSelection::default(),
                     ..settings
                 };
                 let result = load(&plain, device);
@@ -180,8 +160,7 @@ impl Ganstyle {
             Ok(stylizer) => {
                 gst::info!(CAT, imp = self, "switched to {}", reload.name);
                 state.stylizer = stylizer;
-                state.applied_style = (None, None);
-                state.forget_previous();
+                state.applied_style = StyleSelection::default();
             }
             Err(err) => gst::element_imp_warning!(
                 self,
@@ -196,12 +175,12 @@ impl Ganstyle {
 
     /// Apply a changed `style`/`style-mix`; a bad one is a warning and the old style stays.
     fn apply_style(&self, state: &mut State, settings: &Settings) {
-        let wanted = (settings.style.clone(), settings.style_mix.clone());
-        if state.applied_style == wanted {
+        if state.applied_style == settings.style {
             return;
         }
         let result = settings
-            .style_choice()
+            .style
+            .choice()
             .and_then(|choice| state.stylizer.set_style(&choice));
         if let Err(err) = result {
             gst::element_imp_warning!(
@@ -210,10 +189,11 @@ impl Ganstyle {
                 ("Style not changed: {err}")
             );
         }
-        state.applied_style = wanted;
+        state.applied_style = settings.style.clone();
     }
 
-    fn restyle(
+    /// Restyle one mapped frame in place with the current settings.
+    fn process_frame(
         &self,
         frame: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
     ) -> Result<(), gst::FlowError> {
@@ -222,10 +202,18 @@ impl Ganstyle {
         let state = guard.as_mut().ok_or(gst::FlowError::Flushing)?;
         self.apply_reload(state);
         self.apply_style(state, &settings);
-        state.stylizer.options = settings.options();
-        if state.stylizer.options.strength == 0.0 {
-            return Ok(()); // passthrough switched on between frames; nothing to do
+        // The property specs hold every value in range.
+        let options = settings.options();
+        if options.strength == 0.0 {
+            // Passthrough switched on between frames: nothing to do, and the next styled
+            // frame does not follow the last one.
+            state.stylizer.forget_previous();
+            return Ok(());
         }
+        state.stylizer.set_options(options).map_err(|err| {
+            gst::element_imp_error!(self, gst::LibraryError::Settings, ("{err}"));
+            gst::FlowError::Error
+        })?;
 
         let geometry = FrameGeometry {
             width: frame.width(),
@@ -238,44 +226,17 @@ impl Ganstyle {
             gst::FlowError::Error
         })?;
         let started = Instant::now();
-        let look: Look = (
-            settings.style.clone(),
-            settings.style_mix.clone(),
-            settings.options(),
-        );
-        let stability = settings.stability as f32;
-        let follows = state.previous_look.replace(look.clone()) == Some(look);
-        // Whichever path runs, the other one's previous frame is no longer the last.
-        let network = match state.gpu.as_mut() {
-            Some(gpu) if GpuFramePath::accepts(&geometry, data.len()) => {
-                state.previous = None;
-                if !follows {
-                    gpu.forget_previous();
-                }
-                gpu.restyle(&state.stylizer, data, &geometry, stability)
-                    .map_err(|err| {
-                        gst::element_imp_error!(
-                            self,
-                            gst::LibraryError::Failed,
-                            ("GPU frame path failed: {err}")
-                        );
-                        gst::FlowError::Error
-                    })?;
-                std::time::Duration::ZERO // not separable from the frame kernels' time
-            }
-            gpu => {
-                if let Some(gpu) = gpu {
-                    gpu.forget_previous();
-                }
-                state
-                    .stylizer
-                    .restyle_frame(data, &geometry, stability, &mut state.previous, follows)
-                    .map_err(|err| {
-                        gst::element_imp_error!(self, gst::StreamError::Format, ("{err}"));
-                        gst::FlowError::Error
-                    })?
-            }
-        };
+        let network = state
+            .stylizer
+            .restyle_frame(data, &geometry)
+            .map_err(|err| {
+                gst::element_imp_error!(
+                    self,
+                    gst::StreamError::Failed,
+                    ("Restyling failed ({}): {err}", state.stylizer.path_name())
+                );
+                gst::FlowError::Error
+            })?;
         drop(guard);
 
         let latency_changed = {
@@ -414,14 +375,11 @@ impl BaseTransformImpl for Ganstyle {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = lock(&self.settings).clone();
-        let (device, mut description) = crate::device::select(settings.device.into())
+        let (device, description) = crate::device::select(settings.device.into())
             .map_err(|err| gst::error_msg!(gst::LibraryError::Init, ("{err}")))?;
-        if crate::device::gpu_context(&device).is_none() {
-            description.push_str(", ganstyle runtime");
-        }
         let stylizer = load(&settings, device.clone()).map_err(|err| {
             let kind = match err {
-                crate::Error::Invalid(_) => gst::ResourceError::Settings,
+                crate::Error::Setting(_) => gst::ResourceError::Settings,
                 _ => gst::ResourceError::OpenRead,
             };
             gst::error_msg!(
@@ -436,18 +394,14 @@ impl BaseTransformImpl for Ganstyle {
             "loaded {} on {description}",
             settings.model_name()
         );
-        let gpu = crate::device::gpu_context(&device).map(GpuFramePath::new);
-        *lock(&self.active_device) = description.clone();
+        *lock(&self.active_device) = format!("{description}, {}", stylizer.path_name());
         *lock(&self.device) = Some(Box::new(device));
         *lock(&self.reload) = None;
         *lock(&self.stats) = Stats::new(Instant::now());
         *lock(&self.state) = Some(Box::new(State {
             stylizer,
             generation: self.generation.load(Ordering::SeqCst),
-            applied_style: (settings.style, settings.style_mix),
-            previous_look: None,
-            previous: None,
-            gpu,
+            applied_style: settings.style,
         }));
         self.obj().set_passthrough(settings.strength == 0.0);
         Ok(())
@@ -484,7 +438,7 @@ impl BaseTransformImpl for Ganstyle {
         if let gst::EventView::FlushStop(_) = event.view()
             && let Some(state) = lock(&self.state).as_mut()
         {
-            state.forget_previous(); // after a seek the previous frame is no reference
+            state.stylizer.forget_previous(); // after a seek the previous frame is no reference
         }
         self.parent_sink_event(event)
     }
@@ -532,7 +486,7 @@ impl VideoFilterImpl for Ganstyle {
             ));
         }
         if let Some(state) = lock(&self.state).as_mut() {
-            state.forget_previous();
+            state.stylizer.forget_previous();
         }
         gst::debug!(CAT, imp = self, "configured for {incaps}");
         self.parent_set_info(incaps, in_info, outcaps, out_info)
@@ -542,7 +496,7 @@ impl VideoFilterImpl for Ganstyle {
         &self,
         frame: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
-        self.restyle(frame)?;
+        self.process_frame(frame)?;
         Ok(gst::FlowSuccess::Ok)
     }
 }

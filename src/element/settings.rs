@@ -17,15 +17,29 @@ pub const DEFAULT_MAX_SIZE: u32 = 0;
 /// `stability` unless set.
 pub const DEFAULT_STABILITY: f64 = 0.0;
 
+/// The `style` and `style-mix` properties as set, before they are parsed into a choice.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StyleSelection {
+    /// `style`.
+    pub style: Option<String>,
+    /// `style-mix`.
+    pub style_mix: Option<String>,
+}
+
+impl StyleSelection {
+    /// The style choice they make.
+    pub fn choice(&self) -> crate::Result<StyleChoice> {
+        StyleChoice::from_options(self.style.as_deref(), self.style_mix.as_deref())
+    }
+}
+
 /// The property values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// `model`: a path or shipped name; `None` is the embedded model.
     pub model: Option<String>,
-    /// `style`.
-    pub style: Option<String>,
-    /// `style-mix`.
-    pub style_mix: Option<String>,
+    /// `style` and `style-mix`.
+    pub style: StyleSelection,
     /// `strength`.
     pub strength: f64,
     /// `preserve-color`.
@@ -42,8 +56,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             model: None,
-            style: None,
-            style_mix: None,
+            style: StyleSelection::default(),
             strength: DEFAULT_STRENGTH,
             preserve_color: DEFAULT_PRESERVE_COLOR,
             device: DeviceProperty::default(),
@@ -60,12 +73,8 @@ impl Settings {
             strength: self.strength as f32,
             preserve_color: self.preserve_color,
             max_size: self.max_size,
+            stability: self.stability as f32,
         }
-    }
-
-    /// The style choice `style`/`style-mix` make.
-    pub fn style_choice(&self) -> crate::Result<StyleChoice> {
-        StyleChoice::from_options(self.style.as_deref(), self.style_mix.as_deref())
     }
 
     /// The model, for messages.
@@ -87,8 +96,8 @@ impl Settings {
         };
         match name {
             "model" => self.model = text(),
-            "style" => self.style = text(),
-            "style-mix" => self.style_mix = text(),
+            "style" => self.style.style = text(),
+            "style-mix" => self.style.style_mix = text(),
             "strength" => self.strength = value.get().expect("type checked upstream"),
             "preserve-color" => self.preserve_color = value.get().expect("type checked upstream"),
             "device" => self.device = value.get().expect("type checked upstream"),
@@ -102,8 +111,8 @@ impl Settings {
     pub fn get(&self, name: &str) -> glib::Value {
         match name {
             "model" => self.model.to_value(),
-            "style" => self.style.to_value(),
-            "style-mix" => self.style_mix.to_value(),
+            "style" => self.style.style.to_value(),
+            "style-mix" => self.style.style_mix.to_value(),
             "strength" => self.strength.to_value(),
             "preserve-color" => self.preserve_color.to_value(),
             "device" => self.device.to_value(),
@@ -153,7 +162,7 @@ pub fn specs() -> Vec<glib::ParamSpec> {
                     .build(),
                 glib::ParamSpecString::builder("active-device")
                     .nick("Active device")
-                    .blurb("Where frames are processed once started (read-only): \"cpu, ganstyle runtime\", or \"gpu (ADAPTER, API)\" when the network and the WGSL frame kernels run on burn-wgpu; empty when stopped")
+                    .blurb("Where frames are processed once started (read-only): \"cpu, ganstyle runtime\" (ganstyle's own CPU kernels), or \"gpu (ADAPTER, API), WGSL frame kernels\" (the network on burn-wgpu, blending in WGSL); empty when stopped")
                     .read_only()
                     .build(),
                 glib::ParamSpecUInt::builder("max-size")

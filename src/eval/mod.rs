@@ -208,7 +208,7 @@ fn moving_object(background: &[f32], patch: &[f32], name: String) -> Clip {
 pub fn real_clip(path: &Path, max_frames: usize, short_side: u32) -> Result<Clip> {
     let frames: Vec<RgbImage> = crate::video::decode_frames(path, max_frames)?
         .iter()
-        .map(|f| crate::train::data::fit_short_side(f, short_side))
+        .map(|f| crate::picture::fit_short_side(f, short_side))
         .collect();
     if frames.len() < 2 {
         return Err(Error::Video {
@@ -271,18 +271,22 @@ pub struct ClipResult {
 }
 
 /// Stylize every frame of a clip and measure its warping error.
-pub fn evaluate_clip(stylizer: &Stylizer, clip: &Clip) -> ClipResult {
-    let styled: Vec<RgbImage> = clip.frames.iter().map(|f| stylizer.stylize(f)).collect();
-    ClipResult {
+pub fn evaluate_clip(stylizer: &mut Stylizer, clip: &Clip) -> Result<ClipResult> {
+    let styled = clip
+        .frames
+        .iter()
+        .map(|f| stylizer.stylize(f))
+        .collect::<Result<Vec<RgbImage>>>()?;
+    Ok(ClipResult {
         name: clip.name.clone(),
         styled: warping_error(&styled, &clip.flows),
         input: warping_error(&clip.frames, &clip.flows),
-    }
+    })
 }
 
 /// Content and style loss of the stylizer's output on procedural images against `style`, with
 /// the loss network `net` (on the CPU).
-pub fn quality(stylizer: &Stylizer, net: &LossNetwork, style: &RgbImage) -> (f64, f64) {
+pub fn quality(stylizer: &mut Stylizer, net: &LossNetwork, style: &RgbImage) -> Result<(f64, f64)> {
     let device = burn::tensor::Device::flex();
     let targets: Vec<_> = net
         .features(image_to_tensor(style, &device))
@@ -295,7 +299,7 @@ pub fn quality(stylizer: &Stylizer, net: &LossNetwork, style: &RgbImage) -> (f64
     let kinds = ContentKind::ALL;
     for kind in kinds {
         let input = content_image(kind, 256, 256, &mut rng);
-        let output = stylizer.stylize(&input);
+        let output = stylizer.stylize(&input)?;
         let fx = net.features(image_to_tensor(&input, &device));
         let fy = net.features(image_to_tensor(&output, &device));
         let c = fy.content;
@@ -303,26 +307,25 @@ pub fn quality(stylizer: &Stylizer, net: &LossNetwork, style: &RgbImage) -> (f64
             f64::from(losses::mse(fy.maps[c].clone(), fx.maps[c].clone()).into_scalar::<f32>());
         style_loss += f64::from(losses::style_loss(&fy.maps, &targets).into_scalar::<f32>());
     }
-    (
+    Ok((
         content / kinds.len() as f64,
         style_loss / kinds.len() as f64,
-    )
+    ))
 }
 
 /// Milliseconds per frame of the network at `width`×`height` (median of `runs` after one warm-up).
-pub fn time_network(stylizer: &Stylizer, width: u32, height: u32, runs: usize) -> f64 {
+pub fn time_network(stylizer: &mut Stylizer, width: u32, height: u32, runs: usize) -> Result<f64> {
     let mut rng = StdRng::seed_from_u64(5);
     let frame = content_image(ContentKind::Shapes, width, height, &mut rng);
-    stylizer.network(&frame);
-    let mut times: Vec<f64> = (0..runs.max(1))
-        .map(|_| {
-            let start = Instant::now();
-            stylizer.network(&frame);
-            start.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
+    stylizer.network_output(&frame)?;
+    let mut times = Vec::new();
+    for _ in 0..runs.max(1) {
+        let start = Instant::now();
+        stylizer.network_output(&frame)?;
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
     times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    Ok(times[times.len() / 2])
 }
 
 #[cfg(test)]

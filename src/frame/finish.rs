@@ -96,7 +96,7 @@ pub fn finish(
     geometry.check(frame.len())?;
     let (w, h) = (geometry.width, geometry.height);
     if let Err(what) = styled.check(w as usize, h as usize) {
-        return Err(Error::Invalid(format!("{what} do not fit a {w}x{h} frame")));
+        return Err(Error::Frame(format!("{what} do not fit a {w}x{h} frame")));
     }
     if mixing.stability <= 0.0 {
         *previous = None;

@@ -71,7 +71,7 @@ impl FrameGeometry {
             h => self.stride * (h as usize - 1) + row,
         };
         if self.width == 0 || self.height == 0 || self.stride < row || len < needed {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Frame(format!(
                 "a {}x{} frame with stride {} does not fit in {len} bytes",
                 self.width, self.height, self.stride
             )));
@@ -108,7 +108,7 @@ pub fn unpack(data: &[u8], geometry: &FrameGeometry) -> Result<RgbImage> {
 pub fn pack(image: &RgbImage, data: &mut [u8], geometry: &FrameGeometry) -> Result<()> {
     geometry.check(data.len())?;
     if image.dimensions() != (geometry.width, geometry.height) {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Frame(format!(
             "a {}x{} image does not fit a {}x{} frame",
             image.width(),
             image.height(),

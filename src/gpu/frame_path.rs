@@ -1,17 +1,22 @@
 //! The element's frame path on a GPU. The packed frame is uploaded once and unpacked by our
 //! kernel straight into the network's input tensor; the network (and `max-size` scaling) runs
 //! in burn-wgpu; blend, stabilize and pack run on its output tensor; only the packed frame
-//! (its own size, not 12 bytes a pixel) comes back. The CPU path it mirrors is
-//! [`Stylizer::stylize`] followed by [`crate::frame::stability::stabilize`].
+//! (its own size, not 12 bytes a pixel) comes back. It gives what the CPU runtime's path
+//! gives ([`crate::stylize::runtime`]), to rounding. Frames whose rows the pack kernel cannot
+//! write (rows not starting on a 4-byte word) go through burn on the host instead.
+
+use std::time::Duration;
 
 use burn::tensor::Tensor;
 use burn::tensor::wgpu::wgpu;
+use image::RgbImage;
 
 use super::kernels::{FrameKernels, FrameParams, Kernel, check_packable};
 use super::{GpuContext, TensorBuffer};
 use crate::error::Result;
 use crate::frame::packed::FrameGeometry;
-use crate::stylize::Stylizer;
+use crate::stylize::host::{HostPath, styled_tensor};
+use crate::stylize::{FramePath, Network, StyleOptions};
 
 /// Buffers for one frame geometry, kept from frame to frame.
 struct FrameBuffers {
@@ -35,6 +40,8 @@ pub struct GpuFramePath {
     buffers: Option<FrameBuffers>,
     /// Whether `previous_input`/`previous_output` hold the frame before this one.
     has_previous: bool,
+    /// For frames the kernels cannot pack.
+    host: HostPath,
 }
 
 impl GpuFramePath {
@@ -45,6 +52,7 @@ impl GpuFramePath {
             kernels: FrameKernels::new(context),
             buffers: None,
             has_previous: false,
+            host: HostPath::default(),
         }
     }
 
@@ -52,11 +60,6 @@ impl GpuFramePath {
     /// whole words, so rows must start on one).
     pub fn accepts(geometry: &FrameGeometry, len: usize) -> bool {
         check_packable(geometry, len).is_ok()
-    }
-
-    /// The next frame does not follow the last one (seek, new look): no stability blend.
-    pub fn forget_previous(&mut self) {
-        self.has_previous = false;
     }
 
     fn ensure_buffers(&mut self, geometry: &FrameGeometry, used: usize) {
@@ -79,17 +82,17 @@ impl GpuFramePath {
         }
     }
 
-    /// Restyle `frame` in place with `stylizer`'s model and options; `stability` > 0 leans
-    /// static regions towards the previous frame's output. The stylizer must be on this
-    /// path's device, with a strength above 0.
-    pub fn restyle(
+    /// Restyle a packable `frame` in place with the kernels; `network` is on this path's
+    /// device.
+    fn restyle_packable(
         &mut self,
-        stylizer: &Stylizer,
+        network: &Network<'_>,
         frame: &mut [u8],
         geometry: &FrameGeometry,
-        stability: f32,
+        options: &StyleOptions,
     ) -> Result<()> {
         check_packable(geometry, frame.len())?;
+        let stability = options.stability;
         let used = geometry.used_len(frame.len());
         self.ensure_buffers(geometry, used);
         let use_previous = self.has_previous && stability > 0.0;
@@ -108,11 +111,10 @@ impl GpuFramePath {
 
         // Unpack into the network's input tensor.
         let [w, h] = [geometry.width as usize, geometry.height as usize];
-        let input = Tensor::<4>::zeros([1, 3, h, w], stylizer.device());
+        let input = Tensor::<4>::zeros([1, 3, h, w], network.device);
         let input_buffer = TensorBuffer::of(&input)?;
-        let o = &stylizer.options;
         let params = FrameParams::new(geometry)
-            .blend(o.strength, o.preserve_color)
+            .blend(options.strength, options.preserve_color)
             .stability(stability);
         let mut encoder = device.create_command_encoder(&Default::default());
         k.encode(
@@ -124,7 +126,7 @@ impl GpuFramePath {
         queue.submit([encoder.finish()]);
 
         // The network, then blend, stabilize and pack on its output.
-        let styled = stylizer.styled_tensor(input.clone());
+        let styled = styled_tensor(network, input.clone(), options.max_size);
         let styled_buffer = TensorBuffer::read(&styled)?;
         let mut encoder = device.create_command_encoder(&Default::default());
         k.encode(
@@ -171,5 +173,42 @@ impl GpuFramePath {
         self.has_previous = stability > 0.0;
         drop((input_buffer, styled_buffer));
         Ok(())
+    }
+}
+
+impl FramePath for GpuFramePath {
+    fn name(&self) -> &'static str {
+        "WGSL frame kernels"
+    }
+
+    /// The network's time is not told apart from the frame kernels': zero.
+    fn restyle(
+        &mut self,
+        network: &Network<'_>,
+        frame: &mut [u8],
+        geometry: &FrameGeometry,
+        options: &StyleOptions,
+    ) -> Result<Duration> {
+        // Whichever way this frame goes, the other way's previous frame is not the last.
+        if Self::accepts(geometry, frame.len()) {
+            self.host.forget_previous();
+            let done = self.restyle_packable(network, frame, geometry, options);
+            if done.is_err() {
+                self.has_previous = false;
+            }
+            done.map(|()| Duration::ZERO)
+        } else {
+            self.has_previous = false;
+            self.host.restyle(network, frame, geometry, options)
+        }
+    }
+
+    fn network_output(&mut self, network: &Network<'_>, image: &RgbImage) -> Result<RgbImage> {
+        self.host.network_output(network, image)
+    }
+
+    fn forget_previous(&mut self) {
+        self.has_previous = false;
+        self.host.forget_previous();
     }
 }

@@ -355,7 +355,7 @@ impl FrameKernels {
 pub fn check_packable(geometry: &FrameGeometry, len: usize) -> Result<()> {
     geometry.check(len)?;
     if !geometry.stride.is_multiple_of(4) {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Frame(format!(
             "the GPU pack kernel needs a row stride that is a multiple of 4, not {}",
             geometry.stride
         )));
@@ -366,7 +366,7 @@ pub fn check_packable(geometry: &FrameGeometry, len: usize) -> Result<()> {
 fn check_planar(planar: &[f32], geometry: &FrameGeometry) -> Result<()> {
     let n = (geometry.width * geometry.height) as usize;
     if planar.len() != 3 * n {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Frame(format!(
             "{} floats do not fill a planar {}x{} frame",
             planar.len(),
             geometry.width,

@@ -125,8 +125,8 @@ impl Conv {
         }
     }
 
-    /// The full convolution of a padded map.
-    fn full(&self, padded: &Map, pool: &Pool) -> Map {
+    /// The full convolution of a padded map (no bias added).
+    pub(crate) fn full(&self, padded: &Map, pool: &Pool) -> Map {
         assert_eq!(padded.channels, self.cin, "input channels");
         let (wo, ho) = self.output_size(padded.width, padded.height);
         let mut out = pool.map(wo, ho, self.cout);

@@ -33,7 +33,7 @@ use rayon::prelude::*;
 
 use crate::frame::finish::Styled;
 use crate::model::Generator;
-use crate::model::generator::padded_size;
+use crate::model::generator::{network_input, output_activation, padded_size};
 use crate::model::layers::{CondInstanceNorm, ConvLayer};
 use conv::Conv;
 use map::{Map, Pool};
@@ -265,7 +265,7 @@ impl CpuGenerator {
             .for_each(|(y, row)| {
                 let (inside, outside) = row.split_at_mut(w * 3);
                 image.read_row(y.min(h - 1), inside);
-                inside.iter_mut().for_each(|v| *v = *v * 2.0 - 1.0);
+                inside.iter_mut().for_each(|v| *v = network_input(*v));
                 let last = &inside[(w - 1) * 3..];
                 outside
                     .chunks_exact_mut(3)
@@ -302,7 +302,7 @@ impl CpuGenerator {
         }
         self.pool.recycle(input);
 
-        // sigmoid(2·(conv + bias)), cropped back to the input's size.
+        // The output activation on conv + bias, cropped back to the input's size.
         let mut out = self.pool.map(w, h, 3);
         let bias = &self.output.conv.bias;
         out.data
@@ -312,7 +312,7 @@ impl CpuGenerator {
                 let src = &raw.data[y * pw * 3..][..w * 3];
                 for (dst, src) in row.chunks_exact_mut(3).zip(src.chunks_exact(3)) {
                     for c in 0..3 {
-                        dst[c] = 1.0 / (1.0 + (-2.0 * (src[c] + bias[c])).exp());
+                        dst[c] = output_activation(src[c] + bias[c]);
                     }
                 }
             });
@@ -323,7 +323,7 @@ impl CpuGenerator {
     /// The network's output for `source` at the source's size, in [0, 1]. With
     /// `network_size` the network runs at that smaller size (area average by the whole factor,
     /// then bilinear) and its output is scaled back up bicubically, as
-    /// [`crate::stylize::Stylizer::styled_tensor`] does with burn; the last step of that
+    /// [`crate::stylize::host::styled_tensor`] does with burn; the last step of that
     /// upscale is left to whoever reads the rows. Also returns the time the network's forward
     /// pass took (the rest is conversion and scaling). Give its buffer back with
     /// `recycle(output.into_buffer())` for the next frame to reuse.
@@ -370,7 +370,7 @@ impl CpuGenerator {
     }
 
     /// The network's output for an 8-bit image at its own size, rounded back to 8 bits.
-    pub fn restyle(&self, image: &RgbImage, mix: &[f32]) -> RgbImage {
+    pub fn forward_image(&self, image: &RgbImage, mix: &[f32]) -> RgbImage {
         let styled = self.forward(&Packed::rgb(image), mix);
         let mut bytes = vec![0u8; styled.data.len()];
         bytes

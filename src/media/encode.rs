@@ -75,7 +75,7 @@ impl Container {
             Some("mov") => Ok(Self::Mov),
             Some("mkv") => Ok(Self::Matroska),
             Some("webm") => Ok(Self::Webm),
-            other => Err(Error::Invalid(format!(
+            other => Err(Error::Setting(format!(
                 "{}: cannot write {} files; use .mp4, .mov, .mkv or .webm",
                 path.display(),
                 other.map_or("extension-less".to_string(), |e| format!(".{e}"))
@@ -135,13 +135,13 @@ impl Container {
             Self::Webm => vp8(),
         }
         .ok_or_else(|| {
-            Error::Invalid(format!(
+            Error::Media(format!(
                 "no video encoder for {self:?} is installed (x264enc: gstreamer1.0-plugins-ugly; vp8enc: gstreamer1.0-plugins-good)"
             ))
         })?;
         let even = (size.0 & !1, size.1 & !1);
         if even.0 == 0 || even.1 == 0 {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Media(format!(
                 "a {}x{} video cannot be encoded: 4:2:0 needs at least 2x2 pixels",
                 size.0, size.1
             )));
@@ -174,7 +174,7 @@ impl Container {
             Self::Matroska | Self::Webm => &["opusenc", "vorbisenc"],
         };
         names.iter().find_map(|n| make(n).ok()).ok_or_else(|| {
-            Error::Invalid(format!(
+            Error::Media(format!(
                 "no audio encoder for {self:?} is installed (one of {}; gstreamer1.0-libav has avenc_aac)",
                 names.join(", ")
             ))

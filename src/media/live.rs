@@ -60,7 +60,7 @@ impl Output {
         } else if text.starts_with("srt://") {
             Ok(Self::Srt(text.into()))
         } else if text.contains("://") {
-            Err(Error::Invalid(format!(
+            Err(Error::Setting(format!(
                 "output {text}: only rtmp:// and srt:// streams are supported"
             )))
         } else {
@@ -76,7 +76,7 @@ pub fn check_v4l2(device: &Path) -> Result<Option<String>> {
     const LOAD: &str =
         "sudo modprobe v4l2loopback devices=1 video_nr=10 card_label=ganstyle exclusive_caps=1";
     if !device.exists() {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Media(format!(
             "{} does not exist: load v4l2loopback first ({LOAD}) and pass that device",
             device.display()
         )));
@@ -140,7 +140,7 @@ impl Live {
         configure: &dyn Fn(&gst::Element),
     ) -> Result<Self> {
         if outputs.is_empty() {
-            return Err(Error::Invalid("no output".into()));
+            return Err(Error::Media("no output".into()));
         }
         let pipeline = gst::Pipeline::new();
         let stop = Arc::new(AtomicBool::new(false));
@@ -301,8 +301,8 @@ impl Live {
                 written.push(path);
             } else {
                 let (_, kept) = temp.keep().map_err(|e| Error::io(&path, e.error))?;
-                crate::container::keep_partial_file(&kept);
-                return Err(Error::Invalid(format!(
+                crate::files::keep_partial_file(&kept);
+                return Err(Error::Media(format!(
                     "the recording did not finish; what was written is in {}",
                     kept.display()
                 )));
@@ -406,7 +406,7 @@ fn output_branch(
             let temp = temp_beside(path)?;
             // A recording is the user's footage: a quick exit (second Ctrl-C) keeps what was
             // written, under the temporary name, rather than deleting it.
-            crate::container::keep_partial_file(temp.path());
+            crate::files::keep_partial_file(temp.path());
             let mut chain = vec![convert];
             chain.extend(encoder(container, notes)?);
             chain.push(container.muxer()?);

@@ -2,23 +2,25 @@
 //! live sources to live outputs ([`live`]), and the containers and encoders they write
 //! ([`encode`]).
 
+#[cfg(feature = "camera")]
 pub mod camera;
 pub mod encode;
+#[cfg(feature = "camera")]
 pub mod live;
 pub mod restyle;
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
-pub use crate::container::{refuse_existing, temp_beside};
 use crate::error::{Error, Result};
+pub use crate::files::{refuse_existing, temp_beside};
 
 /// Start GStreamer and register this build's `ganstyle` element (so the CLI runs the very
 /// element it was built with, whatever plugin copies are installed).
 pub fn init() -> Result<()> {
-    gst::init().map_err(|e| Error::Invalid(format!("GStreamer did not start: {e}")))?;
+    gst::init().map_err(|e| Error::Media(format!("GStreamer did not start: {e}")))?;
     crate::element::register_static()
-        .map_err(|e| Error::Invalid(format!("could not register the ganstyle element: {e}")))
+        .map_err(|e| Error::Media(format!("could not register the ganstyle element: {e}")))
 }
 
 /// The Debian package that has a GStreamer element, for messages.
@@ -38,7 +40,7 @@ fn package_of(factory: &str) -> &'static str {
 /// A new element from `factory`, or an error naming the missing element and its package.
 pub fn make(factory: &str) -> Result<gst::Element> {
     gst::ElementFactory::make(factory).build().map_err(|_| {
-        Error::Invalid(format!(
+        Error::Media(format!(
             "the GStreamer element {factory} is not installed (package {})",
             package_of(factory)
         ))
@@ -76,7 +78,7 @@ pub fn bus_error(msg: &gst::Message) -> String {
 
 /// An error for a pipeline that could not be assembled (`what` says which part).
 pub(crate) fn link_err(what: &str) -> impl Fn(gst::glib::BoolError) -> Error + '_ {
-    move |e| Error::Invalid(format!("could not build the pipeline ({what}): {e}"))
+    move |e| Error::Media(format!("could not build the pipeline ({what}): {e}"))
 }
 
 /// Add `chain` to `pipeline` and link it in order.

@@ -107,7 +107,7 @@ pub struct RestyleJob<'a> {
 
 /// Restyle one clip. Resolution, frame rate, frame count and timestamps are kept (the element
 /// changes frames in place).
-pub fn restyle(job: &RestyleJob) -> Result<Restyled> {
+pub fn restyle_clip(job: &RestyleJob) -> Result<Restyled> {
     let RestyleJob { input, output, .. } = *job;
     let info = probe(input)?;
     let container = Container::from_path(output)?;
@@ -270,7 +270,7 @@ fn link_audio(
     let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
     let template = mux
         .pad_template("audio_%u")
-        .ok_or_else(|| Error::Invalid(format!("{container:?} takes no audio")))?;
+        .ok_or_else(|| Error::Media(format!("{container:?} takes no audio")))?;
     let copy = template.caps().can_intersect(&caps);
     // queue ! mux, or queue ! decodebin ~ audioconvert ! audioresample ! encoder ! queue ! mux.
     // The first queue is unbounded: the demuxer feeds video and audio from one thread, and the
@@ -297,7 +297,7 @@ fn link_audio(
     }
     let mux_pad = mux
         .request_pad_simple("audio_%u")
-        .ok_or_else(|| Error::Invalid("the muxer gave no audio pad".into()))?;
+        .ok_or_else(|| Error::Media("the muxer gave no audio pad".into()))?;
     tail.link_pads(None, mux, Some(mux_pad.name().as_str()))
         .map_err(link_err("audio to muxer"))?;
     for element in chains.iter().flatten() {
@@ -306,7 +306,7 @@ fn link_audio(
             .map_err(link_err("audio"))?;
     }
     pad.link(&queue.static_pad("sink").expect("a sink pad"))
-        .map_err(|e| Error::Invalid(format!("could not link the audio: {e}")))?;
+        .map_err(|e| Error::Media(format!("could not link the audio: {e}")))?;
     Ok(copy)
 }
 

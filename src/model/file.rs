@@ -1,5 +1,5 @@
 //! Model files (`.gsm`): the generator's weights (safetensors) plus metadata (format version,
-//! architecture, style names, how it was trained), in the checksummed [`Container`]. Loading
+//! architecture, style names, how it was trained), in the checksummed [`SectionFile`]. Loading
 //! validates everything and names the file and the reason when it refuses.
 
 use std::collections::BTreeMap;
@@ -11,8 +11,9 @@ use burn::tensor::Device;
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
+use super::StyleChoice;
 use super::generator::{Generator, GeneratorConfig};
-use crate::container::Container;
+use crate::container::SectionFile;
 use crate::error::{Error, ModelFileError, Result, printable};
 
 /// The metadata format version this build writes and reads.
@@ -97,19 +98,19 @@ impl Model {
 
     /// Load a model file onto `device`.
     pub fn load(path: &Path, device: &Device) -> Result<Self> {
-        let container = Container::read(path)?;
+        let container = SectionFile::read(path)?;
         Self::from_container(&container, device).map_err(|reason| Error::model(path, reason))
     }
 
     /// Load from the bytes of a model file; `origin` names them in errors.
     pub fn from_bytes(bytes: &[u8], origin: &Path, device: &Device) -> Result<Self> {
-        Container::from_bytes(bytes)
+        SectionFile::from_bytes(bytes)
             .and_then(|c| Self::from_container(&c, device))
             .map_err(|reason| Error::model(origin, reason))
     }
 
     fn from_container(
-        container: &Container,
+        container: &SectionFile,
         device: &Device,
     ) -> std::result::Result<Self, ModelFileError> {
         let kind = container.get("kind")?;
@@ -145,24 +146,25 @@ impl Model {
     }
 }
 
-fn container(model: &Model) -> Result<Container> {
+fn container(model: &Model) -> Result<SectionFile> {
     if model.style_images.len() != model.meta.style_names.len() {
-        return Err(Error::Invalid(
+        return Err(Error::Setting(
             "one style image per style is needed to save a model".into(),
         ));
     }
-    let mut c = Container::default();
+    let mut c = SectionFile::default();
     c.push("kind", KIND.to_vec());
     c.push(
         "meta",
-        serde_json::to_vec_pretty(&model.meta).map_err(|e| Error::Invalid(e.to_string()))?,
+        serde_json::to_vec_pretty(&model.meta)
+            .map_err(|e| Error::Serialize(format!("model metadata: {e}")))?,
     );
     c.push("weights", weights_to_bytes(&model.generator)?);
     for (i, image) in model.style_images.iter().enumerate() {
         let mut png = Vec::new();
         image
             .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-            .map_err(|e| Error::Invalid(format!("encoding style image {i}: {e}")))?;
+            .map_err(|e| Error::Serialize(format!("encoding style image {i}: {e}")))?;
         c.push(&format!("style.{i}"), png);
     }
     Ok(c)
@@ -173,10 +175,10 @@ pub fn weights_to_bytes<M: ModuleSnapshot>(module: &M) -> Result<Vec<u8>> {
     let mut store = SafetensorsStore::from_bytes(None);
     module
         .save_into(&mut store)
-        .map_err(|e| Error::Invalid(format!("serializing weights: {e}")))?;
+        .map_err(|e| Error::Serialize(format!("weights: {e}")))?;
     store
         .get_bytes()
-        .map_err(|e| Error::Invalid(format!("serializing weights: {e}")))
+        .map_err(|e| Error::Serialize(format!("weights: {e}")))
 }
 
 /// The bytes of tensor data in safetensors bytes (after the 8-byte header length and the
@@ -344,88 +346,6 @@ fn parse_meta(bytes: &[u8]) -> std::result::Result<ModelMeta, ModelFileError> {
     Ok(meta)
 }
 
-/// Which style (or blend of styles) to apply.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StyleChoice {
-    /// The model's first style.
-    Default,
-    /// A style by name or index (as typed by the user).
-    One(String),
-    /// A weight per style, in model order (normalized to sum 1).
-    Mix(Vec<f32>),
-}
-
-impl StyleChoice {
-    /// From the `--style` and `--style-mix` options.
-    pub fn from_options(style: Option<&str>, mix: Option<&str>) -> Result<Self> {
-        match (style, mix) {
-            (Some(_), Some(_)) => Err(Error::Invalid(
-                "a style and a style mix were both given; give one of them".into(),
-            )),
-            (Some(s), None) => Ok(StyleChoice::One(s.to_string())),
-            (None, Some(m)) => {
-                let weights = m
-                    .split(',')
-                    .map(|w| w.trim().parse::<f32>())
-                    .collect::<std::result::Result<Vec<_>, _>>()
-                    .map_err(|_| {
-                        Error::BadStyleMix(format!(
-                            "{m:?} is not a comma-separated list of numbers"
-                        ))
-                    })?;
-                Ok(StyleChoice::Mix(weights))
-            }
-            (None, None) => Ok(StyleChoice::Default),
-        }
-    }
-
-    /// The normalized weight vector for a model with these style names.
-    pub fn weights(&self, names: &[String]) -> Result<Vec<f32>> {
-        let n = names.len();
-        let one_hot = |i: usize| (0..n).map(|j| if i == j { 1.0 } else { 0.0 }).collect();
-        match self {
-            StyleChoice::Default => Ok(one_hot(0)),
-            StyleChoice::One(s) => {
-                let index = names
-                    .iter()
-                    .position(|name| name == s)
-                    .or_else(|| s.parse::<usize>().ok().filter(|&i| i < n));
-                index.map(one_hot).ok_or_else(|| Error::UnknownStyle {
-                    asked: s.clone(),
-                    available: list(names),
-                })
-            }
-            StyleChoice::Mix(w) => {
-                if w.len() != n {
-                    return Err(Error::BadStyleMix(format!(
-                        "has {} weights, the model has {n} styles ({})",
-                        w.len(),
-                        list(names)
-                    )));
-                }
-                if w.iter().any(|x| !x.is_finite() || *x < 0.0) {
-                    return Err(Error::BadStyleMix("weights must be finite and ≥ 0".into()));
-                }
-                let sum: f32 = w.iter().sum();
-                if sum <= 0.0 {
-                    return Err(Error::BadStyleMix("weights sum to 0".into()));
-                }
-                Ok(w.iter().map(|x| x / sum).collect())
-            }
-        }
-    }
-}
-
-/// The style names for a message (they come from the file: escaped and cut).
-fn list(names: &[String]) -> String {
-    names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| format!("{i}={}", printable(n)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Where shipped models are looked for, in order: `$GANSTYLE_MODELS`, `./models`, and the
 /// `models` folder of the source tree this binary was built from.
 pub fn model_dirs() -> Vec<PathBuf> {
@@ -532,7 +452,7 @@ mod tests {
     fn incompatible_weights_and_wrong_kinds_are_refused() {
         // Metadata claiming johnson over fast weights.
         let fast = model(Arch::Fast, 1);
-        let mut c = Container::from_bytes(&fast.to_bytes().unwrap()).unwrap();
+        let mut c = SectionFile::from_bytes(&fast.to_bytes().unwrap()).unwrap();
         let mut meta = fast.meta.clone();
         meta.generator.arch = Arch::Johnson;
         c.sections[1].1 = serde_json::to_vec(&meta).unwrap();
@@ -555,7 +475,7 @@ mod tests {
     fn non_finite_weights_are_refused_naming_the_tensor() {
         let good = model(Arch::Fast, 1);
         for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
-            let mut c = Container::from_bytes(&good.to_bytes().unwrap()).unwrap();
+            let mut c = SectionFile::from_bytes(&good.to_bytes().unwrap()).unwrap();
             assert_eq!(c.sections[2].0, "weights");
             let weights = &mut c.sections[2].1;
             let (name, offset) = {
@@ -576,7 +496,7 @@ mod tests {
     #[test]
     fn metadata_declaring_more_styles_than_the_weights_hold_is_refused() {
         let one = model(Arch::Fast, 1);
-        let mut c = Container::from_bytes(&one.to_bytes().unwrap()).unwrap();
+        let mut c = SectionFile::from_bytes(&one.to_bytes().unwrap()).unwrap();
         let mut meta = one.meta.clone();
         meta.generator.styles = 1_000_000;
         meta.style_names = (0..1_000_000).map(|i| i.to_string()).collect();
@@ -619,7 +539,7 @@ mod tests {
         let huge = dir.path().join("huge.gsm");
         std::fs::File::create(&huge)
             .unwrap()
-            .set_len(crate::container::MAX_FILE_BYTES + 1)
+            .set_len(crate::files::MAX_FILE_BYTES + 1)
             .unwrap();
         let err = Model::load(&huge, &Device::flex()).unwrap_err().to_string();
         assert!(err.contains("huge.gsm") && err.contains("limit"), "{err}");
@@ -627,41 +547,11 @@ mod tests {
 
     #[test]
     fn a_crafted_kind_is_quoted_and_cut_in_the_error() {
-        let mut c = Container::from_bytes(&model(Arch::Fast, 1).to_bytes().unwrap()).unwrap();
+        let mut c = SectionFile::from_bytes(&model(Arch::Fast, 1).to_bytes().unwrap()).unwrap();
         c.sections[0].1 = [b"\x1b]0;pwned\x07".as_slice(), &[b'A'; 65_000]].concat();
         let err = error_of(&c.to_bytes());
         assert!(err.len() < 300, "{} characters", err.len());
         assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err:?}");
         assert!(err.contains("more characters"), "{err}");
-    }
-
-    #[test]
-    fn style_choices_are_validated_against_the_model() {
-        let names: Vec<String> = vec!["ink".into(), "glass".into()];
-        assert_eq!(
-            StyleChoice::One("glass".into()).weights(&names).unwrap(),
-            vec![0.0, 1.0]
-        );
-        assert_eq!(
-            StyleChoice::One("0".into()).weights(&names).unwrap(),
-            vec![1.0, 0.0]
-        );
-        assert_eq!(
-            StyleChoice::from_options(None, Some("1,3"))
-                .unwrap()
-                .weights(&names)
-                .unwrap(),
-            vec![0.25, 0.75]
-        );
-        assert!(
-            StyleChoice::One("oil".into())
-                .weights(&names)
-                .unwrap_err()
-                .to_string()
-                .contains("0=ink, 1=glass")
-        );
-        assert!(StyleChoice::Mix(vec![1.0]).weights(&names).is_err());
-        assert!(StyleChoice::from_options(None, Some("a,b")).is_err());
-        assert!(StyleChoice::Mix(vec![0.0, 0.0]).weights(&names).is_err());
     }
 }

@@ -173,6 +173,24 @@ pub const ALIGN: usize = 8;
 /// The smallest side the network runs at; smaller frames are padded up to it.
 pub const MIN_SIDE: usize = 16;
 
+/// Pixels in [0, 1] enter the network as `v · INPUT_SCALE + INPUT_OFFSET`, in [-1, 1].
+pub const INPUT_SCALE: f32 = 2.0;
+/// See [`INPUT_SCALE`].
+pub const INPUT_OFFSET: f32 = -1.0;
+/// Pixels leave the network as `sigmoid(OUTPUT_GAIN · v)` of the last convolution's output
+/// `v`: in [0, 1], a tanh rescaled.
+pub const OUTPUT_GAIN: f32 = 2.0;
+
+/// A pixel value in [0, 1] as the network takes it (for runtimes other than burn).
+pub fn network_input(v: f32) -> f32 {
+    v * INPUT_SCALE + INPUT_OFFSET
+}
+
+/// The output activation for one value (for runtimes other than burn).
+pub fn output_activation(v: f32) -> f32 {
+    1.0 / (1.0 + (-OUTPUT_GAIN * v).exp())
+}
+
 /// The size a `width`×`height` frame is padded to before the network runs.
 pub fn padded_size(width: usize, height: usize) -> (usize, usize) {
     let side = |s: usize| s.max(MIN_SIDE).div_ceil(ALIGN) * ALIGN;
@@ -220,7 +238,7 @@ impl Generator {
     fn forward_aligned(&self, x: Tensor<4>, mix: Tensor<2>) -> Tensor<4> {
         let [_, _, h, _] = x.dims();
         let input = x.clone();
-        let mut y = x * 2.0 - 1.0; // [b, 3, h, w] in [-1, 1]
+        let mut y = x * INPUT_SCALE + INPUT_OFFSET; // [b, 3, h, w] in [-1, 1]
         for layer in &self.encoder {
             y = layer.forward(y, mix.clone()); // [b, c, h/s, w/s]
         }
@@ -234,9 +252,9 @@ impl Generator {
             y = layer.forward(y, mix.clone());
         }
         if self.skip_input {
-            y = Tensor::cat(vec![y, input * 2.0 - 1.0], 1); // [b, c + 3, h, w]
+            y = Tensor::cat(vec![y, input * INPUT_SCALE + INPUT_OFFSET], 1); // [b, c + 3, h, w]
         }
-        activation::sigmoid(self.output.forward(y, mix) * 2.0) // [b, 3, h, w] in [0, 1]
+        activation::sigmoid(self.output.forward(y, mix) * OUTPUT_GAIN) // [b, 3, h, w] in [0, 1]
     }
 
     /// Number of scalar parameters.

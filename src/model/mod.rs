@@ -6,13 +6,15 @@ pub mod file;
 pub mod generator;
 pub mod layers;
 pub mod seeded;
+pub mod style_choice;
 
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 
-pub use file::{Model, ModelMeta, StyleChoice, TrainingInfo};
+pub use file::{Model, ModelMeta, TrainingInfo};
 pub use generator::{Arch, Generator, GeneratorConfig};
+pub use style_choice::StyleChoice;
 
 use crate::error::{Error, Result};
 

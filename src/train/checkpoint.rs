@@ -10,7 +10,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use super::config::TrainConfig;
-use crate::container::Container;
+use crate::container::SectionFile;
 use crate::error::{Error, ModelFileError, Result, printable};
 use crate::model::discriminator::{Discriminator, DiscriminatorConfig};
 use crate::model::file::{load_weights, weights_to_bytes};
@@ -81,13 +81,26 @@ impl TrainState {
 
 const KIND: &[u8] = b"checkpoint";
 
+/// The two networks of a run and their optimizers: what a checkpoint holds besides settings
+/// and progress.
+pub struct Networks {
+    /// The generator being trained.
+    pub generator: Generator,
+    /// The discriminator it is trained against.
+    pub discriminator: Discriminator,
+    /// The generator's optimizer (its Adam moments).
+    pub generator_optimizer: ModuleOptimizer,
+    /// The discriminator's optimizer.
+    pub discriminator_optimizer: ModuleOptimizer,
+}
+
 /// A loaded checkpoint.
 pub struct Checkpoint {
     /// The run's settings.
     pub config: TrainConfig,
     /// Its progress.
     pub state: TrainState,
-    container: Container,
+    container: SectionFile,
 }
 
 impl Checkpoint {
@@ -96,31 +109,31 @@ impl Checkpoint {
         path: &Path,
         config: &TrainConfig,
         state: &TrainState,
-        generator: &Generator,
-        discriminator: &Discriminator,
-        g_optim: &ModuleOptimizer,
-        d_optim: &ModuleOptimizer,
+        networks: &Networks,
     ) -> Result<()> {
         let json = |v: &dyn erased::Json| v.to_json();
         let optim = |o: &ModuleOptimizer| {
             o.into_bytes()
                 .map(|b| b.to_vec())
-                .map_err(|e| Error::Invalid(format!("serializing optimizer state: {e}")))
+                .map_err(|e| Error::Serialize(format!("optimizer state: {e}")))
         };
-        let mut c = Container::default();
+        let mut c = SectionFile::default();
         c.push("kind", KIND.to_vec());
         c.push("config", json(config)?);
         c.push("state", json(state)?);
-        c.push("generator", weights_to_bytes(generator)?);
-        c.push("discriminator", weights_to_bytes(discriminator)?);
-        c.push("generator_optimizer", optim(g_optim)?);
-        c.push("discriminator_optimizer", optim(d_optim)?);
+        c.push("generator", weights_to_bytes(&networks.generator)?);
+        c.push("discriminator", weights_to_bytes(&networks.discriminator)?);
+        c.push("generator_optimizer", optim(&networks.generator_optimizer)?);
+        c.push(
+            "discriminator_optimizer",
+            optim(&networks.discriminator_optimizer)?,
+        );
         c.write_atomic(path)
     }
 
     /// Read and validate a checkpoint file.
     pub fn load(path: &Path) -> Result<Self> {
-        let container = Container::read(path).map_err(|e| match e {
+        let container = SectionFile::read(path).map_err(|e| match e {
             Error::Model { path, reason } => Error::Checkpoint {
                 path,
                 reason: reason.to_string(),
@@ -154,13 +167,14 @@ impl Checkpoint {
         })
     }
 
-    /// Rebuild both networks and optimizers on `device`.
+    /// Rebuild both networks on `device`, and restore their saved states into the optimizers
+    /// given.
     pub fn networks(
         &self,
         device: &Device,
-        g_optim: ModuleOptimizer,
-        d_optim: ModuleOptimizer,
-    ) -> Result<(Generator, Discriminator, ModuleOptimizer, ModuleOptimizer)> {
+        generator_optimizer: ModuleOptimizer,
+        discriminator_optimizer: ModuleOptimizer,
+    ) -> Result<Networks> {
         let path = self.config.checkpoint_path();
         let refuse = |reason: ModelFileError| Error::Checkpoint {
             path: path.clone(),
@@ -187,12 +201,12 @@ impl Checkpoint {
                     reason: format!("bad {name}: {e}"),
                 })
         };
-        Ok((
+        Ok(Networks {
             generator,
             discriminator,
-            optim(g_optim, "generator_optimizer")?,
-            optim(d_optim, "discriminator_optimizer")?,
-        ))
+            generator_optimizer: optim(generator_optimizer, "generator_optimizer")?,
+            discriminator_optimizer: optim(discriminator_optimizer, "discriminator_optimizer")?,
+        })
     }
 }
 
@@ -206,7 +220,7 @@ mod erased {
 
     impl<T: serde::Serialize> Json for T {
         fn to_json(&self) -> Result<Vec<u8>> {
-            serde_json::to_vec(self).map_err(|e| Error::Invalid(format!("serializing: {e}")))
+            serde_json::to_vec(self).map_err(|e| Error::Serialize(format!("training state: {e}")))
         }
     }
 }

@@ -44,7 +44,7 @@ impl StyleSource {
     /// The style image.
     pub fn load(&self) -> Result<RgbImage> {
         match self {
-            StyleSource::File(path) => super::data::load_image(path),
+            StyleSource::File(path) => crate::picture::load_image(path),
             StyleSource::Pattern(pattern) => Ok(pattern.render(512, 512, 1)),
         }
     }
@@ -181,6 +181,9 @@ pub struct TrainConfig {
     pub lr_disc: f64,
     /// Loss weights.
     pub weights: LossWeights,
+    /// Both networks' optimizer (each gets its own, with these settings).
+    #[serde(default)]
+    pub optimizer: OptimizerConfig,
     /// Adversarial objective.
     pub gan_loss: GanLoss,
     /// Largest global shift of synthetic motion, pixels.
@@ -205,6 +208,38 @@ fn yes() -> bool {
     true
 }
 
+/// Adam's settings for both networks' optimizers; the learning rates are the run's own.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerConfig {
+    /// Decay of the first moment (0.5, as GANs are usually trained, not Adam's 0.9).
+    pub beta_1: f32,
+    /// Decay of the second moment.
+    pub beta_2: f32,
+    /// Added to the root of the second moment.
+    pub epsilon: f32,
+}
+
+impl Default for OptimizerConfig {
+    fn default() -> Self {
+        Self {
+            beta_1: 0.5,
+            beta_2: 0.999,
+            epsilon: 1e-8,
+        }
+    }
+}
+
+impl OptimizerConfig {
+    /// A fresh optimizer with these settings.
+    pub fn init(&self) -> burn::optim::ModuleOptimizer {
+        burn::optim::AdamConfig::new()
+            .with_beta_1(self.beta_1)
+            .with_beta_2(self.beta_2)
+            .with_epsilon(self.epsilon)
+            .init()
+    }
+}
+
 impl TrainConfig {
     /// Steps of a new run.
     pub const STEPS: u64 = 2000;
@@ -216,7 +251,7 @@ impl TrainConfig {
     pub const STYLE_SIZE: u32 = 256;
     /// Frames of a training clip.
     pub const VIDEO_FRAMES: usize = 300;
-    /// Generator learning rate (Adam, β = (0.5, 0.999)).
+    /// Generator learning rate (Adam: see [`OptimizerConfig`]).
     pub const LR: f64 = 1e-3;
     /// Discriminator learning rate.
     pub const LR_DISC: f64 = 2e-4;
@@ -241,6 +276,7 @@ impl TrainConfig {
             video: None,
             video_frames: Self::VIDEO_FRAMES,
             weights: LossWeights::defaults(vgg.is_some()),
+            optimizer: OptimizerConfig::default(),
             vgg,
             steps: Self::STEPS,
             batch: Self::BATCH,
@@ -262,7 +298,7 @@ impl TrainConfig {
 
     /// Everything a run needs of its settings, checked before anything is loaded.
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::Invalid(m));
+        let bad = |m: String| Err(Error::Setting(m));
         if self.styles.is_empty() {
             return bad("at least one style image is needed".into());
         }
@@ -290,6 +326,13 @@ impl TrainConfig {
             if value == 0 {
                 return bad(format!("{what} must be at least 1"));
             }
+        }
+        let o = &self.optimizer;
+        if !((0.0..1.0).contains(&o.beta_1) && (0.0..1.0).contains(&o.beta_2) && o.epsilon > 0.0) {
+            return bad(format!(
+                "optimizer settings out of range: beta_1 {} and beta_2 {} must be in [0, 1), epsilon {} above 0",
+                o.beta_1, o.beta_2, o.epsilon
+            ));
         }
         if !(self.lr > 0.0 && self.lr.is_finite() && self.lr_disc > 0.0 && self.lr_disc.is_finite())
         {
@@ -364,13 +407,15 @@ mod tests {
         assert_eq!(config.weights, LossWeights::defaults(false));
         let vgg = TrainConfig::new(config.styles.clone(), Some("v.h5".into()), "m.gsm".into());
         assert_eq!(vgg.weights.style, 5.0, "VGG gets its own balance");
-        let cases: [(fn(&mut TrainConfig), &str); 6] = [
+        type Spoil = fn(&mut TrainConfig);
+        let cases: [(Spoil, &str); 7] = [
             (|c| c.styles.clear(), "at least one style"),
             (|c| c.style_names.push("x".into()), "one name per style"),
             (|c| c.size = 100, "multiple of 8"),
             (|c| c.checkpoint_every = 0, "checkpoint interval"),
             (|c| c.lr = f64::NAN, "learning rates"),
             (|c| c.weights.temporal = -1.0, "loss weights"),
+            (|c| c.optimizer.beta_1 = 1.0, "optimizer settings"),
         ];
         for (spoil, expected) in cases {
             let mut bad = config.clone();

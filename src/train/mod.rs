@@ -11,10 +11,12 @@ pub mod losses;
 pub mod objective;
 pub mod perceptual;
 pub mod report;
+pub mod step_times;
 pub mod temporal_pairs;
 pub mod trainer;
 pub mod vgg;
 pub mod vgg_cpu;
 
-pub use config::{LossWeights, StyleSource, TrainConfig};
-pub use trainer::{StepOutcome, StepTimes, Trainer};
+pub use config::{LossWeights, OptimizerConfig, StyleSource, TrainConfig};
+pub use step_times::StepTimes;
+pub use trainer::{StepOutcome, Trainer};

@@ -9,6 +9,7 @@ use plotters::prelude::*;
 
 use super::checkpoint::TrainState;
 use crate::error::{Error, Result};
+use crate::picture::save_png;
 
 /// Tile rows of images into one PNG, written atomically.
 pub fn save_grid(path: &Path, rows: &[Vec<RgbImage>]) -> Result<()> {
@@ -30,21 +31,6 @@ pub fn save_grid(path: &Path, rows: &[Vec<RgbImage>]) -> Result<()> {
         }
     }
     save_png(path, &grid)
-}
-
-/// Encode `image` as PNG and write it atomically.
-pub fn save_png(path: &Path, image: &RgbImage) -> Result<()> {
-    let mut bytes = Vec::new();
-    image
-        .write_to(
-            &mut std::io::Cursor::new(&mut bytes),
-            image::ImageFormat::Png,
-        )
-        .map_err(|e| Error::Image {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-    crate::container::write_atomic(path, &bytes)
 }
 
 /// A font for plot labels, from the system (DejaVu or Liberation); plots go without text if none.

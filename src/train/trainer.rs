@@ -7,24 +7,25 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use image::RgbImage;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::checkpoint::{Checkpoint, TrainState};
+use super::checkpoint::{Checkpoint, Networks, TrainState};
 use super::config::TrainConfig;
 use super::data::{self, ContentSource};
 use super::loss_net::LossNetwork;
 use super::losses;
 use super::objective::Perceptual;
 use super::perceptual::PerceptualWeights;
+use super::step_times::StepTimes;
 use super::temporal_pairs;
 use crate::error::{Error, Result};
 use crate::frame::images_to_tensor;
-use crate::model::discriminator::{Discriminator, DiscriminatorConfig};
-use crate::model::{Generator, GeneratorConfig, Model, ModelMeta, TrainingInfo};
+use crate::model::discriminator::DiscriminatorConfig;
+use crate::model::{GeneratorConfig, Model, ModelMeta, TrainingInfo};
 
 /// Consecutive non-finite steps after which the run rolls back to its last checkpoint.
 const ROLLBACK_AFTER: u32 = 5;
@@ -52,10 +53,7 @@ pub struct Trainer {
     /// The device as the model's metadata names it (e.g. "cpu, burn flex").
     pub device_description: String,
     device: Device,
-    generator: Generator,
-    discriminator: Discriminator,
-    g_optim: ModuleOptimizer,
-    d_optim: ModuleOptimizer,
+    nets: Networks,
     /// The loss network with each style's Gram targets.
     perceptual: Perceptual,
     /// Per style, the image the discriminator sees as real (scaled to `style_size`).
@@ -68,30 +66,18 @@ pub struct Trainer {
     last_times: StepTimes,
 }
 
-fn optimizer() -> ModuleOptimizer {
-    AdamConfig::new()
-        .with_beta_1(0.5)
-        .with_beta_2(0.999)
-        .with_epsilon(1e-8)
-        .init()
-}
-
 impl Trainer {
     /// Start a run: load styles and content, build fresh networks on `device` (autodiff is added here).
     pub fn new(config: TrainConfig, device: &Device) -> Result<Self> {
         let device = device.clone().autodiff();
         device.seed(config.seed);
-        let generator = GeneratorConfig::new(config.arch, config.styles.len()).init(&device);
-        let discriminator = DiscriminatorConfig::default().init(&device);
-        Self::assemble(
-            config,
-            TrainState::default(),
-            generator,
-            discriminator,
-            optimizer(),
-            optimizer(),
-            device,
-        )
+        let nets = Networks {
+            generator: GeneratorConfig::new(config.arch, config.styles.len()).init(&device),
+            discriminator: DiscriminatorConfig::default().init(&device),
+            generator_optimizer: config.optimizer.init(),
+            discriminator_optimizer: config.optimizer.init(),
+        };
+        Self::assemble(config, TrainState::default(), nets, device)
     }
 
     /// Continue the run saved in `checkpoint`, optionally with a new total step count.
@@ -101,26 +87,15 @@ impl Trainer {
         if let Some(steps) = steps {
             config.steps = steps;
         }
-        let (generator, discriminator, g_optim, d_optim) =
-            checkpoint.networks(&device, optimizer(), optimizer())?;
-        Self::assemble(
-            config,
-            checkpoint.state,
-            generator,
-            discriminator,
-            g_optim,
-            d_optim,
-            device,
-        )
+        let o = config.optimizer;
+        let nets = checkpoint.networks(&device, o.init(), o.init())?;
+        Self::assemble(config, checkpoint.state, nets, device)
     }
 
     fn assemble(
         config: TrainConfig,
         state: TrainState,
-        generator: Generator,
-        discriminator: Discriminator,
-        g_optim: ModuleOptimizer,
-        d_optim: ModuleOptimizer,
+        nets: Networks,
         device: Device,
     ) -> Result<Self> {
         config.validate()?;
@@ -129,9 +104,9 @@ impl Trainer {
             .styles
             .iter()
             .map(|source| {
-                source
-                    .load()
-                    .map(|img| data::fit_short_side(&img, config.style_size.max(config.size)))
+                source.load().map(|img| {
+                    crate::picture::fit_short_side(&img, config.style_size.max(config.size))
+                })
             })
             .collect::<Result<Vec<_>>>()?;
         let perceptual = Perceptual::new(
@@ -154,10 +129,7 @@ impl Trainer {
             config,
             state,
             device,
-            generator,
-            discriminator,
-            g_optim,
-            d_optim,
+            nets,
             perceptual,
             style_images,
             content,
@@ -205,9 +177,12 @@ impl Trainer {
         if !total_value.is_finite() {
             return self.bad_step();
         }
-        let grads = GradientsParams::from_grads(losses.total.backward(), &self.generator);
+        let grads = GradientsParams::from_grads(losses.total.backward(), &self.nets.generator);
         let lr = self.config.lr * self.state.lr_scale;
-        self.generator = self.g_optim.step(lr, self.generator.clone(), grads);
+        let nets = &mut self.nets;
+        nets.generator = nets
+            .generator_optimizer
+            .step(lr, nets.generator.clone(), grads);
         let generator_done = Instant::now();
 
         let d_loss = self.discriminator_loss(style, losses.output.detach(), &mut rng);
@@ -215,11 +190,12 @@ impl Trainer {
         if !d_value.is_finite() {
             return self.bad_step();
         }
-        let grads = GradientsParams::from_grads(d_loss.backward(), &self.discriminator);
+        let grads = GradientsParams::from_grads(d_loss.backward(), &self.nets.discriminator);
         let lr_disc = self.config.lr_disc * self.state.lr_scale;
-        self.discriminator = self
-            .d_optim
-            .step(lr_disc, self.discriminator.clone(), grads);
+        let nets = &mut self.nets;
+        nets.discriminator =
+            nets.discriminator_optimizer
+                .step(lr_disc, nets.discriminator.clone(), grads);
         let network = losses.loss_network_seconds;
         self.last_times = StepTimes {
             generator: (generator_done - started).as_secs_f64() - network.unwrap_or(0.0),
@@ -251,14 +227,9 @@ impl Trainer {
             return Err(Error::Diverged(ROLLBACK_AFTER));
         }
         let checkpoint = Checkpoint::load(&path)?;
-        let (g, d, go, doo) = checkpoint.networks(&self.device, optimizer(), optimizer())?;
+        let o = self.config.optimizer;
+        self.nets = checkpoint.networks(&self.device, o.init(), o.init())?;
         let lr_scale = self.state.lr_scale;
-        (
-            self.generator,
-            self.discriminator,
-            self.g_optim,
-            self.d_optim,
-        ) = (g, d, go, doo);
         self.state = checkpoint.state;
         self.state.lr_scale = lr_scale;
         self.bad_streak = 0;
@@ -288,7 +259,7 @@ impl Trainer {
                 .collect::<Result<Vec<_>>>()?,
         };
         let x = images_to_tensor(&images, &self.device); // [b, 3, s, s]
-        let y = self.generator.forward(x.clone(), mix.clone()); // [b, 3, s, s]
+        let y = self.nets.generator.forward(x.clone(), mix.clone()); // [b, 3, s, s]
         let perceptual = self.perceptual.terms(
             style,
             &x,
@@ -302,12 +273,12 @@ impl Trainer {
         let adversarial = self
             .config
             .gan_loss
-            .generator(&self.discriminator.forward(y.clone()));
+            .generator(&self.nets.discriminator.forward(y.clone()));
         let temporal = (w.temporal > 0.0).then(|| match &pairs {
             Some(pairs) => {
                 let (warp, occlusion) = pairs.warp(&self.device);
                 let x_prev = images_to_tensor(&pairs.previous, &self.device);
-                let y_prev = self.generator.forward(x_prev.clone(), mix.clone());
+                let y_prev = self.nets.generator.forward(x_prev.clone(), mix.clone());
                 losses::temporal_video(y.clone(), y_prev, x.clone(), x_prev, &warp, occlusion)
             }
             None => {
@@ -319,6 +290,7 @@ impl Trainer {
                     &self.device,
                 );
                 let y_moved = self
+                    .nets
                     .generator
                     .forward(temporal_pairs::moved(&warp, &x), mix.clone());
                 losses::temporal_synthetic(y_moved, y.clone(), &warp)
@@ -349,8 +321,8 @@ impl Trainer {
             .map(|_| data::crop_at(&self.style_images[style], self.config.size, rng))
             .collect();
         let real = images_to_tensor(&crops, &self.device);
-        let real_scores = self.discriminator.forward(real);
-        let fake_scores = self.discriminator.forward(fake);
+        let real_scores = self.nets.discriminator.forward(real);
+        let fake_scores = self.nets.discriminator.forward(fake);
         self.config
             .gan_loss
             .discriminator(&real_scores, &fake_scores)
@@ -364,10 +336,7 @@ impl Trainer {
             &self.config.checkpoint_path(),
             &self.config,
             &self.state,
-            &self.generator,
-            &self.discriminator,
-            &self.g_optim,
-            &self.d_optim,
+            &self.nets,
         )
     }
 
@@ -377,6 +346,7 @@ impl Trainer {
         let mut rows: Vec<Vec<RgbImage>> = images.iter().map(|i| vec![i.clone()]).collect();
         for style in 0..self.config.styles.len() {
             let y = self
+                .nets
                 .generator
                 .forward(x.clone(), self.mix(style, images.len()))
                 .detach();
@@ -408,7 +378,7 @@ impl Trainer {
             device: self.device_description.clone(),
         };
         training.final_losses.retain(|_, v| v.is_finite());
-        let generator = self.generator.valid();
+        let generator = self.nets.generator.valid();
         Model {
             meta: ModelMeta {
                 format_version: crate::model::file::META_VERSION,
@@ -421,7 +391,7 @@ impl Trainer {
             style_images: self
                 .style_images
                 .iter()
-                .map(|img| data::fit_short_side_at_most(img, 256))
+                .map(|img| crate::picture::fit_short_side_at_most(img, 256))
                 .collect(),
         }
     }
@@ -438,45 +408,15 @@ struct GeneratorLosses {
     loss_network_seconds: Option<f64>,
 }
 
-/// Where a step's time went, seconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct StepTimes {
-    /// The generator's update: forward passes, losses, backward pass, optimizer step (and the
-    /// loss network's share when it runs inside burn's graph).
-    pub generator: f64,
-    /// The loss network's forward and backward passes, when timed on their own.
-    pub loss_network: Option<f64>,
-    /// The discriminator's update.
-    pub discriminator: f64,
-}
-
-impl StepTimes {
-    /// The whole step.
-    pub fn total(&self) -> f64 {
-        self.generator + self.loss_network.unwrap_or(0.0) + self.discriminator
-    }
-
-    /// For a progress line: `step 3.10 s (generator 0.90, VGG 1.80, discriminator 0.40)`.
-    pub fn describe(&self) -> String {
-        let network = match self.loss_network {
-            Some(s) => format!(", loss network {s:.2}"),
-            None => " incl. loss network".into(),
-        };
-        format!(
-            "step {:.2} s (generator {:.2}{network}, discriminator {:.2})",
-            self.total(),
-            self.generator,
-            self.discriminator
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Arch;
+    use crate::model::discriminator::Discriminator;
+    use crate::model::file::weights_to_bytes;
     use crate::model::seeded::seeded;
+    use crate::model::{Arch, Generator};
     use crate::procedural::{ContentKind, StylePattern, content_image};
+    use crate::train::OptimizerConfig;
     use crate::train::losses::GanLoss;
 
     fn fixed_batch(device: &Device) -> Tensor<4> {
@@ -508,7 +448,7 @@ mod tests {
             losses::mse(fy.maps[1].clone(), fx.maps[1].clone().detach())
                 + losses::style_loss(&fy.maps, &targets) * 30.0
         };
-        let mut optim = optimizer();
+        let mut optim = OptimizerConfig::default().init();
         let first: f32 = loss(&generator).into_scalar();
         for _ in 0..8 {
             let grads = GradientsParams::from_grads(loss(&generator).backward(), &generator);
@@ -529,7 +469,7 @@ mod tests {
         let loss = |d: &Discriminator| {
             GanLoss::Lsgan.discriminator(&d.forward(real.clone()), &d.forward(fake.clone()))
         };
-        let mut optim = optimizer();
+        let mut optim = OptimizerConfig::default().init();
         let first: f32 = loss(&d).into_scalar();
         for _ in 0..5 {
             let grads = GradientsParams::from_grads(loss(&d).backward(), &d);
@@ -538,5 +478,102 @@ mod tests {
         let last: f32 = loss(&d).into_scalar();
         // 0.43 to 0.69 of the first loss for seeds 1 to 10.
         assert!(last < 0.8 * first, "discriminator loss {first} -> {last}");
+    }
+
+    /// A one-style trainer at 32 px on the CPU with the seeded random loss network, writing
+    /// into `dir`.
+    fn tiny_trainer(dir: &std::path::Path) -> Trainer {
+        let styles = vec![super::super::StyleSource::Pattern(StylePattern::Mosaic)];
+        let mut config = TrainConfig::new(styles, None, dir.join("t.gsm"));
+        config.size = 32;
+        config.batch = 1;
+        config.style_size = 64;
+        Trainer::new(config, &Device::flex()).unwrap()
+    }
+
+    #[test]
+    fn generator_losses_are_the_weighted_sum_of_their_terms() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut trainer = tiny_trainer(dir.path());
+        let losses = trainer
+            .generator_losses(0, &mut StdRng::seed_from_u64(3))
+            .unwrap();
+        let v = &losses.values;
+        let names: Vec<&str> = v.keys().map(String::as_str).collect();
+        assert_eq!(names, ["adversarial", "content", "style", "temporal", "tv"]);
+        assert!(v.values().all(|x| x.is_finite() && *x >= 0.0), "{v:?}");
+        let w = trainer.config.weights.clone();
+        let weighted = w.content * v["content"]
+            + w.style * v["style"]
+            + w.adversarial * v["adversarial"]
+            + w.tv * v["tv"]
+            + w.temporal * v["temporal"];
+        let close = |a: f32, b: f32| (a - b).abs() <= 1e-4 * a.abs().max(b.abs());
+        assert!(
+            close(losses.value, weighted),
+            "{} vs {weighted}",
+            losses.value
+        );
+        // On burn's graph the tensor the backward pass starts from has that value too.
+        assert!(close(losses.total.into_scalar(), losses.value));
+        assert_eq!(losses.output.dims(), [1, 3, 32, 32]);
+
+        // The same draw with the temporal term off: no temporal loss, the rest unchanged.
+        trainer.config.weights.temporal = 0.0;
+        let without = trainer
+            .generator_losses(0, &mut StdRng::seed_from_u64(3))
+            .unwrap();
+        assert!(!without.values.contains_key("temporal"));
+        assert!(close(without.value, weighted - w.temporal * v["temporal"]));
+        assert!(close(without.values["content"], v["content"]));
+    }
+
+    #[test]
+    fn non_finite_losses_skip_the_step_then_roll_back_to_the_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut trainer = tiny_trainer(dir.path());
+        assert!(matches!(trainer.step().unwrap(), StepOutcome::Updated(_)));
+        trainer.save_checkpoint().unwrap();
+        let saved = weights_to_bytes(&trainer.nets.generator).unwrap();
+        assert!(matches!(trainer.step().unwrap(), StepOutcome::Updated(_)));
+        assert_ne!(weights_to_bytes(&trainer.nets.generator).unwrap(), saved);
+
+        // A NaN weight poisons every loss from here on.
+        trainer.config.weights.tv = f32::NAN;
+        let lr_before = trainer.state.lr_scale;
+        for k in 1..ROLLBACK_AFTER {
+            assert!(matches!(trainer.step().unwrap(), StepOutcome::Skipped));
+            assert_eq!(
+                trainer.state.step,
+                2 + u64::from(k),
+                "a skipped step counts"
+            );
+            assert_eq!(trainer.state.skipped, u64::from(k));
+            assert_eq!(trainer.state.lr_scale, lr_before * 0.5f64.powi(k as i32));
+        }
+        assert!(matches!(trainer.step().unwrap(), StepOutcome::RolledBack));
+        assert_eq!(trainer.state.step, 1, "back at the checkpoint's step");
+        assert_eq!(weights_to_bytes(&trainer.nets.generator).unwrap(), saved);
+        assert_eq!(
+            trainer.state.lr_scale,
+            lr_before * 0.5f64.powi(ROLLBACK_AFTER as i32),
+            "the learning rate stays backed off"
+        );
+
+        // Healthy again: steps update from the checkpoint on.
+        trainer.config.weights.tv = 10.0;
+        assert!(matches!(trainer.step().unwrap(), StepOutcome::Updated(_)));
+    }
+
+    #[test]
+    fn non_finite_losses_before_any_checkpoint_stop_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut trainer = tiny_trainer(dir.path());
+        trainer.config.weights.adversarial = f32::INFINITY;
+        for _ in 1..ROLLBACK_AFTER {
+            assert!(matches!(trainer.step().unwrap(), StepOutcome::Skipped));
+        }
+        let err = trainer.step().unwrap_err();
+        assert!(matches!(err, Error::Diverged(ROLLBACK_AFTER)), "{err}");
     }
 }

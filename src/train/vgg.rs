@@ -77,7 +77,7 @@ impl Vgg {
     /// Load from a torchvision VGG16/19 file (`vgg16-*.pth`, or the same keys in safetensors).
     pub fn load(path: &Path, device: &Device) -> Result<Self> {
         let refuse = |reason: String| Error::model(path, ModelFileError::Incompatible(reason));
-        let bytes = crate::container::read_file(path)?;
+        let bytes = crate::files::read_file(path)?;
         if bytes.starts_with(super::hdf5::SIGNATURE) {
             return Self::from_keras(&bytes, device).map_err(refuse);
         }

@@ -12,13 +12,8 @@
 use rayon::prelude::*;
 
 use super::vgg::{CAFFE_MEAN_BGR, InputConvention, Vgg};
-use crate::infer::gemm::{Threads, View, matmul};
-use crate::infer::map::Map;
-
-/// Output positions per band product.
-const BAND_PIXELS: usize = 4096;
-/// Below this many values per kernel row (`3·cin`), each row's windows are gathered first.
-const GATHER_BELOW: usize = 32;
+use crate::infer::conv::Conv;
+use crate::infer::map::{Map, Pool};
 /// torchvision's input mean and deviation, RGB.
 const TORCHVISION_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 const TORCHVISION_STD: [f32; 3] = [0.229, 0.224, 0.225];
@@ -26,14 +21,11 @@ const TORCHVISION_STD: [f32; 3] = [0.229, 0.224, 0.225];
 /// One 3×3 convolution (+ bias, ReLU), optionally after a 2×2 max pool.
 #[derive(Debug, Clone)]
 struct Layer {
-    cin: usize,
-    cout: usize,
-    /// `[ky][kx][cin][cout]`.
-    forward: Vec<f32>,
+    /// The layer's convolution, weights `[ky][kx][cin][cout]` (its bias is added after it).
+    forward: Conv,
     /// The kernel flipped in both axes with its channel axes swapped, `[ky][kx][cout][cin]`:
     /// the convolution that maps an output gradient to the input gradient.
-    backward: Vec<f32>,
-    bias: Vec<f32>,
+    backward: Conv,
     /// Whether a 2×2 max pool comes first (the first layer of blocks 2 to 4).
     pooled: bool,
 }
@@ -94,12 +86,18 @@ impl CpuVgg {
                         }
                     }
                 }
-                layers.push(Layer {
+                let conv = |cin, cout, weights, bias| Conv {
+                    kernel: 3,
+                    stride: 1,
                     cin,
                     cout,
-                    forward,
-                    backward,
+                    depthwise: None,
+                    weights,
                     bias,
+                };
+                layers.push(Layer {
+                    forward: conv(cin, cout, forward, bias),
+                    backward: conv(cout, cin, backward, vec![0.0; cin]),
                     pooled: block > 0 && j == 0,
                 });
             }
@@ -114,7 +112,7 @@ impl CpuVgg {
 
     /// Channels at each tap.
     pub fn tap_channels(&self) -> [usize; 4] {
-        self.taps.map(|t| self.layers[t].cout)
+        self.taps.map(|t| self.layers[t].forward.cout)
     }
 
     /// Run one image, planar RGB in [0, 1] (`[3, height, width]`), through tap `through`
@@ -134,12 +132,7 @@ impl CpuVgg {
                 }
                 (_, false) => &outputs[i - 1],
             };
-            let out = convolve(
-                input,
-                &layer.forward,
-                layer.cout,
-                Epilogue::BiasRelu(&layer.bias),
-            );
+            let out = convolve(input, &layer.forward, Epilogue::BiasRelu);
             outputs.push(out);
         }
         Trace {
@@ -188,7 +181,7 @@ impl CpuVgg {
                     }
                 });
             let layer = &self.layers[i];
-            let d_input = convolve(&g, &layer.backward, layer.cin, Epilogue::None);
+            let d_input = convolve(&g, &layer.backward, Epilogue::None);
             grad = Some(if layer.pooled {
                 max_pool_backward(&trace.outputs[i - 1], &d_input)
             } else {
@@ -242,35 +235,21 @@ impl CpuVgg {
 }
 
 /// What a convolution does after its products.
-#[derive(Clone, Copy)]
-enum Epilogue<'a> {
+#[derive(Clone, Copy, PartialEq)]
+enum Epilogue {
     /// Nothing (the input-gradient convolutions).
     None,
     /// Add the bias, then ReLU.
-    BiasRelu(&'a [f32]),
+    BiasRelu,
 }
 
-/// A 3×3 convolution with zero padding 1 (the output the size of the input) of `src` with
-/// `weights` (`[ky][kx][cin][cout]`).
-fn convolve(src: &Map, weights: &[f32], cout: usize, epilogue: Epilogue) -> Map {
-    let cin = src.channels;
-    assert_eq!(weights.len(), 9 * cin * cout, "3x3 weights");
-    let padded = zero_pad(src);
-    let (wo, ho) = (src.width, src.height);
-    let mut out = Map {
-        data: vec![0.0; wo * ho * cout],
-        width: wo,
-        height: ho,
-        channels: cout,
-    };
-    if 3 * cin < GATHER_BELOW {
-        gathered_rows(&padded, weights, &mut out);
-    } else {
-        bands(&padded, weights, &mut out);
-    }
-    if let Epilogue::BiasRelu(bias) = epilogue {
-        out.data.par_chunks_mut(cout).for_each(|pixel| {
-            for (v, b) in pixel.iter_mut().zip(bias) {
+/// A 3×3 convolution with zero padding 1 (the output the size of the input), on the runtime's
+/// convolution kernels.
+fn convolve(src: &Map, conv: &Conv, epilogue: Epilogue) -> Map {
+    let mut out = conv.full(&zero_pad(src), &Pool::default());
+    if epilogue == Epilogue::BiasRelu {
+        out.data.par_chunks_mut(conv.cout).for_each(|pixel| {
+            for (v, b) in pixel.iter_mut().zip(&conv.bias) {
                 *v = (*v + b).max(0.0);
             }
         });
@@ -295,67 +274,6 @@ fn zero_pad(src: &Map) -> Map {
         .enumerate()
         .for_each(|(y, dst)| dst[c..c + row].copy_from_slice(&src.data[y * row..][..row]));
     out
-}
-
-/// Few input channels: each output row's 3×3 windows gathered into one buffer, one product.
-fn gathered_rows(padded: &Map, weights: &[f32], out: &mut Map) {
-    let (cin, cout, wo) = (padded.channels, out.channels, out.width);
-    let (kc, padded_row) = (3 * cin, padded.row_len());
-    out.data
-        .par_chunks_mut(wo * cout)
-        .enumerate()
-        .for_each_init(Vec::new, |window, (oy, row)| {
-            window.resize(wo * 3 * kc, 0.0);
-            for ox in 0..wo {
-                for ky in 0..3 {
-                    let start = (oy + ky) * padded_row + ox * cin;
-                    window[(ox * 3 + ky) * kc..][..kc]
-                        .copy_from_slice(&padded.data[start..start + kc]);
-                }
-            }
-            let lhs = View::dense(window, wo, 3 * kc);
-            matmul(
-                row,
-                cout,
-                lhs,
-                View::dense(weights, 3 * kc, cout),
-                false,
-                Threads::One,
-            );
-        });
-}
-
-/// A band of output rows is one product per kernel row, reading the padded map in place:
-/// output pixel `(x, y)` reads padded pixels `(x .. x + 3, y + ky)`, `3·cin` consecutive values,
-/// so consecutive padded pixels are the product's rows, across row ends too (the two positions
-/// per row that straddle a row end are computed and dropped).
-fn bands(padded: &Map, weights: &[f32], out: &mut Map) {
-    let (cin, cout) = (padded.channels, out.channels);
-    let (wo, ho, wp) = (out.width, out.height, padded.width);
-    let (kc, padded_row) = (3 * cin, padded.row_len());
-    let band = (BAND_PIXELS / wp).clamp(1, ho.div_ceil(8).max(1));
-    out.data
-        .par_chunks_mut(band * wo * cout)
-        .enumerate()
-        .for_each_init(Vec::new, |buffer, (b, rows)| {
-            let r = rows.len() / (wo * cout);
-            let m = (r - 1) * wp + wo;
-            buffer.resize(m * cout, 0.0);
-            for ky in 0..3 {
-                let lhs = View {
-                    data: &padded.data[(b * band + ky) * padded_row..],
-                    rows: m,
-                    cols: kc,
-                    row_stride: cin,
-                    col_stride: 1,
-                };
-                let rhs = View::dense(&weights[ky * kc * cout..][..kc * cout], kc, cout);
-                matmul(buffer, cout, lhs, rhs, ky > 0, Threads::One);
-            }
-            for (i, row) in rows.chunks_exact_mut(wo * cout).enumerate() {
-                row.copy_from_slice(&buffer[i * wp * cout..][..wo * cout]);
-            }
-        });
 }
 
 /// 2×2 max pooling with stride 2 (an odd last row or column is dropped, as burn's pool does).

@@ -1,0 +1,345 @@
+//! Restyling frames with a loaded model: the one object the CLI and the element hold. It owns
+//! the model on its device, the style weights, the options, and the [`FramePath`] chosen for
+//! that device: ganstyle's CPU runtime ([`runtime`]), burn-wgpu with WGSL frame kernels
+//! ([`crate::gpu`]), or burn on another device, finished on the host ([`host`]).
+
+pub mod host;
+pub mod path;
+pub mod runtime;
+
+use std::time::Duration;
+
+use burn::tensor::Device;
+use image::RgbImage;
+
+pub use self::path::{FramePath, Network};
+use crate::error::{Error, Result};
+use crate::frame::finish::Mixing;
+use crate::frame::packed::FrameGeometry;
+use crate::model::{Model, ModelSource, StyleChoice};
+
+/// How to apply a style.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StyleOptions {
+    /// 0 = the input unchanged (the network is not run), 1 = fully styled.
+    pub strength: f32,
+    /// Keep the input's colours, take only the styled luminance.
+    pub preserve_color: bool,
+    /// Longest side the network runs at (0 = native size).
+    pub max_size: u32,
+    /// How far static pixels of a frame lean towards the previous frame's output, against
+    /// flicker (0 = not at all, up to 1). Still images are never leaned.
+    pub stability: f32,
+}
+
+impl Default for StyleOptions {
+    fn default() -> Self {
+        Self {
+            strength: 1.0,
+            preserve_color: false,
+            max_size: 0,
+            stability: 0.0,
+        }
+    }
+}
+
+impl StyleOptions {
+    /// Check ranges.
+    pub fn validate(&self) -> Result<()> {
+        for (name, value) in [("strength", self.strength), ("stability", self.stability)] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(Error::Setting(format!("{name} {value} is outside 0..1")));
+            }
+        }
+        Ok(())
+    }
+
+    /// How the network's output is mixed with the input and the previous frame.
+    pub fn mixing(&self) -> Mixing {
+        Mixing {
+            strength: self.strength,
+            preserve_color: self.preserve_color,
+            stability: self.stability,
+        }
+    }
+}
+
+/// What decides a frame's look besides the model. When it changes, the previous frame's output
+/// is no reference for `stability`.
+#[derive(Debug, Clone, PartialEq)]
+struct Look {
+    mix: Vec<f32>,
+    strength: f32,
+    preserve_color: bool,
+    max_size: u32,
+}
+
+impl Look {
+    fn of(mix: &[f32], options: &StyleOptions) -> Self {
+        Self {
+            mix: mix.to_vec(),
+            strength: options.strength,
+            preserve_color: options.preserve_color,
+            max_size: options.max_size,
+        }
+    }
+}
+
+/// The size the network runs at for a `w`×`h` frame when `max_size` (the longest side, 0 = no
+/// limit) makes it smaller; `None` when the frame is run at its own size.
+pub fn network_size(w: u32, h: u32, max_size: u32) -> Option<(u32, u32)> {
+    let longest = w.max(h);
+    (max_size > 0 && longest > max_size).then(|| {
+        let scale = max_size as f32 / longest as f32;
+        (
+            ((w as f32 * scale).round() as u32).max(1),
+            ((h as f32 * scale).round() as u32).max(1),
+        )
+    })
+}
+
+/// The frame path for a model on `device`.
+fn path_for(model: &Model, device: &Device) -> Box<dyn FramePath> {
+    if *device == Device::flex() {
+        Box::new(runtime::RuntimePath::new(&model.generator))
+    } else if let Some(context) = crate::device::gpu_context(device) {
+        Box::new(crate::gpu::GpuFramePath::new(context))
+    } else {
+        Box::new(host::HostPath::default())
+    }
+}
+
+/// A model loaded on a device, ready to restyle frames.
+pub struct Stylizer {
+    model: Model,
+    device: Device,
+    mix: Vec<f32>,
+    options: StyleOptions,
+    path: Box<dyn FramePath>,
+    /// The look of the last frame restyled; None when the next one does not follow it.
+    last_look: Option<Look>,
+}
+
+impl Stylizer {
+    /// Load `source` on `device` with a style choice.
+    pub fn new(
+        source: &ModelSource,
+        device: Device,
+        choice: &StyleChoice,
+        options: StyleOptions,
+    ) -> Result<Self> {
+        let model = source.load(&device)?;
+        Self::from_model(model, device, choice, options)
+    }
+
+    /// Wrap an already loaded model.
+    pub fn from_model(
+        model: Model,
+        device: Device,
+        choice: &StyleChoice,
+        options: StyleOptions,
+    ) -> Result<Self> {
+        options.validate()?;
+        let mix = model.style_mix(choice)?;
+        let path = path_for(&model, &device);
+        Ok(Self {
+            model,
+            device,
+            mix,
+            options,
+            path,
+            last_look: None,
+        })
+    }
+
+    /// What runs the frames: "ganstyle runtime", "WGSL frame kernels" or burn on the host.
+    pub fn path_name(&self) -> &'static str {
+        self.path.name()
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The device the model is on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// The options frames are restyled with.
+    pub fn options(&self) -> &StyleOptions {
+        &self.options
+    }
+
+    /// Change the options from the next frame on.
+    pub fn set_options(&mut self, options: StyleOptions) -> Result<()> {
+        options.validate()?;
+        self.options = options;
+        Ok(())
+    }
+
+    /// Change the style from the next frame on.
+    pub fn set_style(&mut self, choice: &StyleChoice) -> Result<()> {
+        self.mix = self.model.style_mix(choice)?;
+        Ok(())
+    }
+
+    /// The next frame does not follow the last one (a seek, new caps): it is not leaned
+    /// towards it for `stability`.
+    pub fn forget_previous(&mut self) {
+        self.last_look = None;
+        self.path.forget_previous();
+    }
+
+    /// The frame path, and the network it runs with the current style.
+    fn path_and_network(&mut self) -> (&mut dyn FramePath, Network<'_>) {
+        let network = Network {
+            generator: &self.model.generator,
+            device: &self.device,
+            mix: &self.mix,
+        };
+        (self.path.as_mut(), network)
+    }
+
+    /// Restyle the next frame of a stream in place (packed as `geometry` says) with the
+    /// current style and options. With `stability` above 0 its static pixels lean towards the
+    /// previous frame's output when this frame follows it with the same look. Returns the time
+    /// spent in the network itself where the path can tell (see [`FramePath::restyle`]).
+    pub fn restyle_frame(
+        &mut self,
+        frame: &mut [u8],
+        geometry: &FrameGeometry,
+    ) -> Result<Duration> {
+        if self.options.strength == 0.0 {
+            self.forget_previous();
+            return Ok(Duration::ZERO);
+        }
+        let look = Look::of(&self.mix, &self.options);
+        if self.last_look.as_ref() != Some(&look) {
+            self.path.forget_previous();
+            self.last_look = Some(look);
+        }
+        let options = self.options.clone();
+        let (path, network) = self.path_and_network();
+        path.restyle(&network, frame, geometry, &options)
+    }
+
+    /// Restyle a still image with the current style and options (never leaned towards
+    /// anything: `stability` is for streams). The next stream frame does not follow it.
+    pub fn stylize(&mut self, image: &RgbImage) -> Result<RgbImage> {
+        let mut out = image.clone();
+        self.forget_previous();
+        if self.options.strength > 0.0 {
+            let still = StyleOptions {
+                stability: 0.0,
+                ..self.options.clone()
+            };
+            let geometry = FrameGeometry::rgb(image.width(), image.height());
+            let (path, network) = self.path_and_network();
+            path.restyle(&network, &mut out, &geometry, &still)?;
+        }
+        self.path.forget_previous();
+        Ok(out)
+    }
+
+    /// The network's output for `image` at its own size (no `max_size`, no blending).
+    pub fn network_output(&mut self, image: &RgbImage) -> Result<RgbImage> {
+        let (path, network) = self.path_and_network();
+        path.network_output(&network, image)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::packed::unpack;
+    use crate::model::Arch;
+
+    fn untrained() -> Stylizer {
+        let device = Device::flex();
+        let model = Model::untrained(Arch::Fast, &device);
+        Stylizer::from_model(
+            model,
+            device,
+            &StyleChoice::Default,
+            StyleOptions::default(),
+        )
+        .unwrap()
+    }
+
+    fn frame(w: u32, h: u32, shift: u32) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([((x + shift) * 9) as u8, (y * 7) as u8, ((x + y) * 3) as u8])
+        })
+    }
+
+    #[test]
+    fn the_cpu_gets_the_runtime_path() {
+        assert_eq!(untrained().path_name(), "ganstyle runtime");
+    }
+
+    #[test]
+    fn out_of_range_options_are_refused_by_name() {
+        let mut s = untrained();
+        for (bad, name) in [
+            (
+                StyleOptions {
+                    strength: 1.5,
+                    ..StyleOptions::default()
+                },
+                "strength",
+            ),
+            (
+                StyleOptions {
+                    stability: -0.1,
+                    ..StyleOptions::default()
+                },
+                "stability",
+            ),
+        ] {
+            let err = s.set_options(bad).unwrap_err().to_string();
+            assert!(err.contains(name), "{err}");
+        }
+        assert_eq!(*s.options(), StyleOptions::default(), "options kept");
+    }
+
+    #[test]
+    fn stream_frames_lean_on_the_previous_one_only_while_the_look_holds() {
+        let mut s = untrained();
+        let stable = StyleOptions {
+            stability: 1.0,
+            ..StyleOptions::default()
+        };
+        s.set_options(stable.clone()).unwrap();
+        let geometry = FrameGeometry::rgb(24, 16);
+        let run = |s: &mut Stylizer, image: &RgbImage| {
+            let mut bytes = image.as_raw().clone();
+            s.restyle_frame(&mut bytes, &geometry).unwrap();
+            unpack(&bytes, &geometry).unwrap()
+        };
+        let first = frame(24, 16, 0);
+        // Sensor noise: every value 2 levels up, below what counts as a change.
+        let mut nudged = first.clone();
+        nudged.iter_mut().for_each(|v| *v = v.saturating_add(2));
+        let alone = s.stylize(&nudged).unwrap();
+        let out_first = run(&mut s, &first);
+        assert_ne!(alone, out_first, "the nudge changes the network's output");
+        // Right after the first frame, fully stable: the static picture keeps its output.
+        assert_eq!(run(&mut s, &nudged), out_first);
+        // A still image in between breaks the stream, as a seek does.
+        assert_eq!(s.stylize(&first).unwrap(), out_first);
+        assert_eq!(run(&mut s, &nudged), alone);
+        s.forget_previous();
+        assert_eq!(run(&mut s, &first), out_first);
+        // Another look: the frame is restyled on its own, with the new strength.
+        s.set_options(StyleOptions {
+            strength: 0.5,
+            ..stable
+        })
+        .unwrap();
+        let half = run(&mut s, &nudged);
+        assert_eq!(half, s.stylize(&nudged).unwrap());
+        assert_ne!(half, alone);
+    }
+}
