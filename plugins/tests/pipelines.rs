@@ -72,6 +72,37 @@ fn gst_inspect_documents_every_property() {
     }
 }
 
+/// A plugin file carries its licence, origin and release date in its descriptor, which only a
+/// loaded file (not a statically registered plugin) shows.
+#[test]
+fn gst_inspect_shows_the_licence_and_a_release_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gst_tool(
+        "gst-inspect-1.0",
+        &dir.path().join("registry.bin"),
+        &["ganstyle"],
+    );
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    let field = |name: &str| -> String {
+        shown
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name:?} in\n{shown}"))
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(field("License"), "MIT/X11");
+    assert_eq!(field("Origin URL"), "Unknown package origin");
+    let date = field("Source release date");
+    let fields: Vec<usize> = date.split('-').map(str::len).collect();
+    assert_eq!(fields, [4, 2, 2], "{date}");
+    assert!(
+        date.chars().all(|c| c.is_ascii_digit() || c == '-'),
+        "{date}"
+    );
+}
+
 #[test]
 fn videotestsrc_through_ganstyle_to_png_files_restyles_every_frame() {
     let dir = tempfile::tempdir().unwrap();
