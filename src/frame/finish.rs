@@ -82,6 +82,41 @@ pub struct Previous {
     pub output: RgbImage,
 }
 
+/// What a frame path keeps between frames for `stability`: the last frame's input and output,
+/// and whether the next frame follows it (same look, nothing forgotten, last finish succeeded).
+#[derive(Debug, Default)]
+pub struct FrameHistory {
+    previous: Option<Previous>,
+    follows: bool,
+}
+
+impl FrameHistory {
+    /// [`finish`] with this history; the next frame follows this one when it succeeded.
+    pub fn finish(
+        &mut self,
+        frame: &mut [u8],
+        geometry: &FrameGeometry,
+        styled: Styled,
+        mixing: Mixing,
+    ) -> Result<()> {
+        let done = finish(
+            frame,
+            geometry,
+            styled,
+            mixing,
+            &mut self.previous,
+            self.follows,
+        );
+        self.follows = done.is_ok();
+        done
+    }
+
+    /// The next frame starts afresh (a new look, a seek, a discontinuity).
+    pub fn forget(&mut self) {
+        self.follows = false;
+    }
+}
+
 /// Finish `frame` (packed, `geometry`) in place from the network's output `styled`. With
 /// `stability` above 0, pixels lean towards `previous` when the frame `follows` it (same look,
 /// same size), and `previous` becomes this frame's input and output; with 0 it is dropped.

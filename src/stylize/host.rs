@@ -13,7 +13,7 @@ use super::path::{FramePath, Network};
 use super::{StyleOptions, network_size};
 use crate::error::Result;
 use crate::frame;
-use crate::frame::finish::{Previous, Styled, finish};
+use crate::frame::finish::{FrameHistory, Styled};
 use crate::frame::packed::{self, FrameGeometry};
 
 /// The styled frame for `x` (`[1, 3, h, w]` in [0, 1] on the network's device) at the same
@@ -48,9 +48,7 @@ pub fn styled_tensor(network: &Network<'_>, x: Tensor<4>, max_size: u32) -> Tens
 /// Restyles frames with burn on the network's device, blending on the host.
 #[derive(Default)]
 pub struct HostPath {
-    previous: Option<Previous>,
-    /// Whether the next frame follows the one in `previous`.
-    follows: bool,
+    history: FrameHistory,
 }
 
 impl FramePath for HostPath {
@@ -73,16 +71,13 @@ impl FramePath for HostPath {
             .pop()
             .expect("one image");
         let elapsed = started.elapsed();
-        let done = finish(
+        self.history.finish(
             frame,
             geometry,
             Styled::Bytes(styled.as_raw()),
             options.mixing(),
-            &mut self.previous,
-            self.follows,
-        );
-        self.follows = done.is_ok();
-        done.map(|()| elapsed)
+        )?;
+        Ok(elapsed)
     }
 
     fn network_output(&mut self, network: &Network<'_>, image: &RgbImage) -> Result<RgbImage> {
@@ -94,6 +89,6 @@ impl FramePath for HostPath {
     }
 
     fn forget_previous(&mut self) {
-        self.follows = false;
+        self.history.forget();
     }
 }

@@ -8,7 +8,7 @@ use image::RgbImage;
 use super::StyleOptions;
 use super::path::{FramePath, Network};
 use crate::error::Result;
-use crate::frame::finish::{Previous, finish};
+use crate::frame::finish::FrameHistory;
 use crate::frame::packed::FrameGeometry;
 use crate::infer::CpuGenerator;
 use crate::infer::source::Packed;
@@ -17,9 +17,7 @@ use crate::model::Generator;
 /// Restyles frames with the network compiled for ganstyle's CPU runtime.
 pub struct RuntimePath {
     cpu: CpuGenerator,
-    previous: Option<Previous>,
-    /// Whether the next frame follows the one in `previous`.
-    follows: bool,
+    history: FrameHistory,
 }
 
 impl RuntimePath {
@@ -27,8 +25,7 @@ impl RuntimePath {
     pub fn new(generator: &Generator) -> Self {
         Self {
             cpu: CpuGenerator::new(generator),
-            previous: None,
-            follows: false,
+            history: FrameHistory::default(),
         }
     }
 }
@@ -48,16 +45,10 @@ impl FramePath for RuntimePath {
         let size = super::network_size(geometry.width, geometry.height, options.max_size);
         let source = Packed::new(frame, *geometry)?;
         let (output, elapsed) = self.cpu.styled(&source, network.mix, size);
-        let done = finish(
-            frame,
-            geometry,
-            output.as_styled(),
-            options.mixing(),
-            &mut self.previous,
-            self.follows,
-        );
+        let done = self
+            .history
+            .finish(frame, geometry, output.as_styled(), options.mixing());
         self.cpu.recycle(output.into_buffer());
-        self.follows = done.is_ok();
         done.map(|()| elapsed)
     }
 
@@ -66,6 +57,6 @@ impl FramePath for RuntimePath {
     }
 
     fn forget_previous(&mut self) {
-        self.follows = false;
+        self.history.forget();
     }
 }
