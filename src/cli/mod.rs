@@ -50,7 +50,7 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Show a model file's metadata (architecture, styles, how it was trained).
     Info(info::InfoArgs),
-    /// Write one of the built-in procedural style images (mosaic, ink-hatching, pointillism, swirls).
+    /// Write one of the built-in procedural style images (mosaic, ink-hatching, pointillism, swirls, impasto, watercolour).
     Pattern(pattern::PatternArgs),
     /// Measure speed: ms/frame, fps, GFLOP/s against this machine's matrix-product ceiling.
     Bench(bench::BenchArgs),

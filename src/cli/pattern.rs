@@ -14,7 +14,7 @@ use crate::procedural::StylePattern;
   ganstyle pattern mosaic -o mosaic.png
   ganstyle pattern swirls -o swirls.png --size 1024 --seed 7")]
 pub struct PatternArgs {
-    /// mosaic, ink-hatching, pointillism or swirls.
+    /// mosaic, ink-hatching, pointillism, swirls, impasto or watercolour.
     pub name: String,
     /// Output PNG.
     #[arg(long, short = 'o')]

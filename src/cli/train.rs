@@ -26,7 +26,7 @@ use crate::train::{self, StepOutcome, TrainConfig, Trainer};
   ganstyle train --resume models/my_style.ckpt --steps 6000                # continue a run
 
 A style is an image file or pattern:NAME for a built-in pattern (mosaic, ink-hatching,
-pointillism, swirls). Next to --out the run writes NAME.ckpt (checkpoint), NAME.samples.png
+pointillism, swirls, impasto, watercolour). Next to --out the run writes NAME.ckpt (checkpoint), NAME.samples.png
 and NAME.losses.png. The loss network is the pretrained VGG16 that scripts/fetch-assets.sh puts in
 ~/.cache/ganstyle when it is there (on the CPU it runs on ganstyle's runtime), else a seeded random
 network (low quality). The progress line gives each step's time: generator, loss network,

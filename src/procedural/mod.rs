@@ -6,13 +6,15 @@
 //! * [`ContentKind`] / [`content_image`] produce *content* images whose statistics resemble
 //!   natural photographs: occlusion, edges and structure at many scales, smooth shading.
 //! * [`StylePattern`] renders distinctive, recognisable painterly *style* images (stained glass,
-//!   ink hatching, pointillism, swirls) that the shipped models are trained on.
+//!   ink hatching, pointillism, swirls, oil impasto, watercolour) that the shipped models are
+//!   trained on.
 //!
 //! Any size works, down to degenerate ones such as 1x1 (or even 0x0): feature sizes scale with
 //! the image, so a pattern looks alike at 256x256 and at 1024x1024.
 
 mod canvas;
 mod content;
+mod painting;
 mod style;
 
 use image::RgbImage;
@@ -20,6 +22,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use content::{dead_leaves, fractal_noise, gradients, shapes};
+use painting::{impasto, watercolour};
 use style::{ink_hatching, mosaic, pointillism, swirls};
 
 /// Kinds of procedural *content* images (training inputs).
@@ -91,18 +94,25 @@ pub enum StylePattern {
     Pointillism,
     /// Thick, flowing, high-contrast coloured bands around swirls, Van Gogh-like.
     Swirls,
+    /// Oil impasto: thick, lit, bristle-streaked brush strokes laid along a flow field.
+    Impasto,
+    /// Watercolour: transparent washes glazed over grainy paper, darker at their edges.
+    Watercolour,
 }
 
 impl StylePattern {
     /// Every style pattern, in declaration order.
-    pub const ALL: [StylePattern; 4] = [
+    pub const ALL: [StylePattern; 6] = [
         StylePattern::Mosaic,
         StylePattern::InkHatching,
         StylePattern::Pointillism,
         StylePattern::Swirls,
+        StylePattern::Impasto,
+        StylePattern::Watercolour,
     ];
 
-    /// kebab-case name: "mosaic", "ink-hatching", "pointillism", "swirls".
+    /// kebab-case name: "mosaic", "ink-hatching", "pointillism", "swirls", "impasto",
+    /// "watercolour".
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
@@ -110,6 +120,8 @@ impl StylePattern {
             StylePattern::InkHatching => "ink-hatching",
             StylePattern::Pointillism => "pointillism",
             StylePattern::Swirls => "swirls",
+            StylePattern::Impasto => "impasto",
+            StylePattern::Watercolour => "watercolour",
         }
     }
 
@@ -129,6 +141,12 @@ impl StylePattern {
     ///   ground, dot colours following a smooth underlying colour field.
     /// - `Swirls`: flowing, thick, high-contrast coloured bands following a swirl field
     ///   (Van Gogh-like): bands of a domain-warped, twirled coordinate, with brush streaks.
+    /// - `Impasto`: three passes of oil brush strokes, broad to fine, each a slightly bent band
+    ///   along a smooth flow field, coloured from a landscape palette by a smooth tone field,
+    ///   lit across its ridge, grooved by bristles and breaking up where the brush lifts.
+    /// - `Watercolour`: a dozen or more transparent washes of four pigments multiplied over
+    ///   grainy paper, pale and large first, with wobbly edges where pigment pools, fading
+    ///   wet-into-wet, and granulating into the paper's grain.
     #[must_use]
     pub fn render(self, width: u32, height: u32, seed: u64) -> RgbImage {
         let mut rng = StdRng::seed_from_u64(seed);
@@ -137,6 +155,8 @@ impl StylePattern {
             StylePattern::InkHatching => ink_hatching(width, height, &mut rng),
             StylePattern::Pointillism => pointillism(width, height, &mut rng),
             StylePattern::Swirls => swirls(width, height, &mut rng),
+            StylePattern::Impasto => impasto(width, height, &mut rng),
+            StylePattern::Watercolour => watercolour(width, height, &mut rng),
         }
         .into_image()
     }
@@ -159,6 +179,8 @@ mod tests {
         saturation: f32,
         /// Mean absolute horizontal luminance difference (high-frequency energy).
         detail: f32,
+        /// The same, between pixels 8 apart (structure at the scale of strokes and bands).
+        coarse: f32,
     }
 
     fn stats(img: &RgbImage) -> Stats {
@@ -167,7 +189,8 @@ mod tests {
             let [r, g, b] = img.get_pixel(x, y).0.map(f32::from);
             (0.299 * r + 0.587 * g + 0.114 * b) / 255.0
         };
-        let (mut dark, mut paper, mut saturation, mut detail) = (0.0, 0.0, 0.0, 0.0);
+        let (mut dark, mut paper, mut saturation, mut detail, mut coarse) =
+            (0.0, 0.0, 0.0, 0.0, 0.0);
         for (x, y, p) in img.enumerate_pixels() {
             let [r, g, b] = p.0.map(|c| f32::from(c) / 255.0);
             let (max, min) = (r.max(g).max(b), r.min(g).min(b));
@@ -176,6 +199,9 @@ mod tests {
             saturation += if max > 0.0 { (max - min) / max } else { 0.0 };
             if x + 1 < img.width() {
                 detail += (luma(x + 1, y) - luma(x, y)).abs();
+            }
+            if x + 8 < img.width() {
+                coarse += (luma(x + 8, y) - luma(x, y)).abs();
             }
         }
         let values: Vec<f32> = img.as_raw().iter().map(|&v| f32::from(v)).collect();
@@ -187,6 +213,7 @@ mod tests {
             paper: paper / n,
             saturation: saturation / n,
             detail: detail / n,
+            coarse: coarse / n,
         }
     }
 
@@ -195,12 +222,22 @@ mod tests {
         match pattern {
             // Thick lead lines make a large fraction of the image nearly black.
             StylePattern::Mosaic => s.dark > 0.2,
-            // Mostly light, unsaturated paper.
-            StylePattern::InkHatching => s.saturation < 0.25 && s.paper > 0.4,
+            // Mostly light, unsaturated paper, busy with fine strokes.
+            StylePattern::InkHatching => s.saturation < 0.25 && s.paper > 0.4 && s.detail > 0.1,
             // Saturated, busy dots and almost nothing dark.
             StylePattern::Pointillism => s.saturation > 0.5 && s.detail > 0.06 && s.dark < 0.05,
-            // Saturated but smooth, wide bands; lead-free.
-            StylePattern::Swirls => s.saturation > 0.4 && s.detail < 0.06 && s.dark < 0.2,
+            // Saturated but smooth, wide bands (changing more over 8 pixels than between
+            // neighbours); lead-free.
+            StylePattern::Swirls => {
+                s.saturation > 0.4 && s.detail < 0.06 && s.dark < 0.2 && s.coarse > 3.0 * s.detail
+            }
+            // Saturated, short strokes: the change over 8 pixels is not much above the
+            // neighbours' (bristle grooves and stroke edges everywhere); almost nothing dark.
+            StylePattern::Impasto => {
+                s.saturation > 0.4 && s.detail < 0.06 && s.dark < 0.05 && s.coarse < 3.0 * s.detail
+            }
+            // Soft washes over much bare paper.
+            StylePattern::Watercolour => s.paper > 0.3 && s.detail < 0.05,
         }
     }
 
@@ -350,7 +387,17 @@ mod tests {
     #[test]
     fn names_round_trip() {
         let names = StylePattern::ALL.map(StylePattern::name);
-        assert_eq!(names, ["mosaic", "ink-hatching", "pointillism", "swirls"]);
+        assert_eq!(
+            names,
+            [
+                "mosaic",
+                "ink-hatching",
+                "pointillism",
+                "swirls",
+                "impasto",
+                "watercolour"
+            ]
+        );
         for pattern in StylePattern::ALL {
             assert_eq!(StylePattern::from_name(pattern.name()), Some(pattern));
         }
