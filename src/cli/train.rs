@@ -84,7 +84,7 @@ pub struct TrainArgs {
     /// Content loss weight [default: 1 with VGG, 1 with the random network].
     #[arg(long)]
     pub content_weight: Option<f32>,
-    /// Style loss weight [default: 5 with VGG, 1000 with the random network].
+    /// Style loss weight [default: 200 with VGG (its layers balanced), 1000 with the random network].
     #[arg(long)]
     pub style_weight: Option<f32>,
     /// Adversarial loss weight [default: 50 with VGG, 0.05 with the random network].
@@ -96,6 +96,11 @@ pub struct TrainArgs {
     /// Temporal-consistency weight (0 turns it off) [default: 1e5 with VGG, 20 with the random network].
     #[arg(long)]
     pub temporal_weight: Option<f32>,
+    /// Sum the style layers' Gram distances as they are, not each relative to its target: relu1_2's,
+    /// orders of magnitude the largest, then decides, and the model learns colours rather than
+    /// strokes (how models were trained before; for comparisons).
+    #[arg(long)]
+    pub unbalanced_style_layers: bool,
     /// Adversarial objective.
     #[arg(long, value_enum, default_value_t = GanLoss::Lsgan)]
     pub gan_loss: GanLoss,
@@ -194,6 +199,7 @@ fn config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     config.lr = args.lr;
     config.lr_disc = args.lr_disc;
     config.gan_loss = args.gan_loss;
+    config.balance_style_layers = !args.unbalanced_style_layers;
     config.max_shift = args.max_shift;
     config.local_motion = args.local_motion;
     config.checkpoint_every = args.checkpoint_every;

@@ -107,17 +107,19 @@ pub struct LossWeights {
 }
 
 impl LossWeights {
-    /// The defaults for a loss network. VGG's features are on Caffe's 0..255 scale: content 1
-    /// and style 5 are Johnson et al.'s balance for the same definitions (content: the mean
-    /// squared feature difference at relu2_2; style: the mean squared Gram difference, Gram
-    /// over c·h·w, summed over four layers); the pixel-space terms (TV, adversarial, temporal)
-    /// are scaled to count beside them. The seeded random network's features are near unit
-    /// scale.
+    /// The defaults for a loss network. VGG's features are on Caffe's 0..255 scale; content is
+    /// the mean squared feature difference at relu2_2 (a few hundred for a recognisable
+    /// stylization at 128 px), style the sum over four layers of the mean squared Gram
+    /// difference, each relative to its target when the layers are balanced (about 90 for an
+    /// untrained generator, 2 to 4 once colours match), so style 200 makes the two trade evenly
+    /// (Johnson et al.'s 5, for unbalanced layers, lets relu1_2 decide alone). The pixel-space
+    /// terms (TV, adversarial, temporal) are scaled to count beside them. The seeded random
+    /// network's features are near unit scale.
     pub fn defaults(vgg: bool) -> Self {
         if vgg {
             Self {
                 content: 1.0,
-                style: 5.0,
+                style: 200.0,
                 adversarial: 50.0,
                 tv: 10.0,
                 temporal: 1e5,
@@ -202,6 +204,11 @@ pub struct TrainConfig {
     /// gradient, several times faster) rather than on burn's graph.
     #[serde(default = "yes")]
     pub loss_network_on_runtime: bool,
+    /// Count each style layer's Gram distance relative to its target's size, so that relu1_2
+    /// (colours, the largest Gram entries) does not drown the layers that carry strokes and
+    /// textures. Runs checkpointed before this setting existed continue without it.
+    #[serde(default)]
+    pub balance_style_layers: bool,
 }
 
 fn yes() -> bool {
@@ -293,6 +300,7 @@ impl TrainConfig {
             out,
             command: String::new(),
             loss_network_on_runtime: true,
+            balance_style_layers: true,
         }
     }
 
@@ -406,7 +414,20 @@ mod tests {
         assert_eq!(config.style_names, ["mosaic"]);
         assert_eq!(config.weights, LossWeights::defaults(false));
         let vgg = TrainConfig::new(config.styles.clone(), Some("v.h5".into()), "m.gsm".into());
-        assert_eq!(vgg.weights.style, 5.0, "VGG gets its own balance");
+        assert_eq!(vgg.weights.style, 200.0, "VGG gets its own balance");
+        assert!(
+            vgg.balance_style_layers,
+            "new runs balance the style layers"
+        );
+        let old: TrainConfig = {
+            let mut json = serde_json::to_value(&vgg).unwrap();
+            json.as_object_mut().unwrap().remove("balance_style_layers");
+            serde_json::from_value(json).unwrap()
+        };
+        assert!(
+            !old.balance_style_layers,
+            "checkpoints from before continue unbalanced"
+        );
         type Spoil = fn(&mut TrainConfig);
         let cases: [(Spoil, &str); 7] = [
             (|c| c.styles.clear(), "at least one style"),

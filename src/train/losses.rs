@@ -24,16 +24,38 @@ pub fn mse<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<1> {
 /// Style loss: the sum over layers of the squared distance between each image's Gram matrix
 /// and the target Gram matrix (`[1, c, c]` per layer, broadcast over the batch).
 pub fn style_loss(features: &[Tensor<4>], targets: &[Tensor<3>]) -> Tensor<1> {
+    weighted_style_loss(features, targets, &vec![1.0; targets.len()])
+}
+
+/// [`style_loss`] with a weight per layer: `Σ_l w_l · mean((G_l − T_l)²)`.
+pub fn weighted_style_loss(
+    features: &[Tensor<4>],
+    targets: &[Tensor<3>],
+    layer_weights: &[f32],
+) -> Tensor<1> {
+    assert_eq!(targets.len(), layer_weights.len(), "one weight per layer");
     features
         .iter()
         .zip(targets)
-        .map(|(f, t)| {
+        .zip(layer_weights)
+        .map(|((f, t), w)| {
             let g = gram(f.clone());
             let [b, c, _] = g.dims();
-            mse(g, t.clone().expand([b, c, c]))
+            mse(g, t.clone().expand([b, c, c])) * f64::from(*w)
         })
         .reduce(|a, b| a + b)
         .expect("at least one style layer")
+}
+
+/// Layer weights that make each layer's Gram distance relative to its target: 1 / the mean
+/// squared entry of the target Gram matrix (`mean_squares`, one per layer). Unbalanced, the
+/// first layer's term is orders of magnitude larger than the deeper ones' (its Gram entries are),
+/// so training matches colours and low-level statistics and leaves strokes and textures out.
+pub fn balanced_layer_weights(mean_squares: &[f64]) -> Vec<f32> {
+    mean_squares
+        .iter()
+        .map(|&m| if m > 0.0 { (1.0 / m) as f32 } else { 1.0 })
+        .collect()
 }
 
 /// Anisotropic total variation: mean absolute difference between neighbouring pixels.
@@ -229,6 +251,39 @@ mod tests {
                 assert!((g[i * 3 + j] - expected).abs() < 1e-6, "{g:?}");
             }
         }
+    }
+
+    #[test]
+    fn balanced_style_terms_do_not_depend_on_a_layers_scale() {
+        // Two layers with the same pattern of features, the second 30× larger (as relu1_2's are
+        // larger than relu4_3's): unbalanced, its term is 30⁴ times the first's; balanced, equal.
+        let d = device();
+        let small_f = Tensor::<4>::random([1, 4, 5, 5], Distribution::Default, &d);
+        let small_t = Tensor::<4>::random([1, 4, 5, 5], Distribution::Default, &d);
+        let features = [small_f.clone(), small_f * 30.0];
+        let targets = [gram(small_t.clone()), gram(small_t * 30.0)];
+        let term = |i: usize, w: f32| -> f32 {
+            weighted_style_loss(&features[i..=i], &targets[i..=i], &[w]).into_scalar()
+        };
+        let ratio = term(1, 1.0) / term(0, 1.0);
+        assert!((ratio / 30f32.powi(4) - 1.0).abs() < 1e-3, "{ratio}");
+        let mean_squares: Vec<f64> = targets
+            .iter()
+            .map(|t| f64::from(t.clone().square().mean().into_scalar::<f32>()))
+            .collect();
+        let w = balanced_layer_weights(&mean_squares);
+        let (a, b) = (term(0, w[0]), term(1, w[1]));
+        assert!(a > 0.0 && (a / b - 1.0).abs() < 1e-3, "{a} vs {b}");
+        // Both layers together are the sum of their terms; unit weights are `style_loss`.
+        let both: f32 = weighted_style_loss(&features, &targets, &w).into_scalar();
+        assert!((both / (a + b) - 1.0).abs() < 1e-4);
+        let plain: f32 = style_loss(&features, &targets).into_scalar();
+        assert!((plain / (term(0, 1.0) + term(1, 1.0)) - 1.0).abs() < 1e-4);
+        assert_eq!(
+            balanced_layer_weights(&[0.0]),
+            [1.0],
+            "an all-zero target keeps weight 1"
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use image::RgbImage;
 
 use super::loss_net::LossNetwork;
 use super::losses;
-use super::perceptual::{self, PerceptualWeights};
+use super::perceptual::{self, PerceptualWeights, StyleTargets};
 use super::vgg_cpu::CpuVgg;
 use crate::error::Result;
 use crate::frame::to_planar;
@@ -26,6 +26,8 @@ pub enum Perceptual {
         net: LossNetwork,
         /// Per style, the Gram target per layer, `[1, c, c]`.
         targets: Vec<Vec<Tensor<3>>>,
+        /// Per style, the weight of each layer's Gram distance.
+        layer_weights: Vec<Vec<f32>>,
     },
     /// VGG on the CPU runtime, gradient handed to the graph.
     Runtime {
@@ -33,8 +35,8 @@ pub enum Perceptual {
         net: LossNetwork,
         /// Its layers on the runtime.
         vgg: Box<CpuVgg>,
-        /// Per style, the Gram target per tap, `c×c` each.
-        targets: Vec<Vec<Vec<f32>>>,
+        /// Per style, the Gram target and weight of each tap.
+        targets: Vec<StyleTargets>,
     },
 }
 
@@ -56,8 +58,16 @@ pub struct Terms {
 
 impl Perceptual {
     /// The loss network for `styles` (images already scaled as training wants them): the CPU
-    /// runtime for VGG on the CPU when `runtime`, burn's graph otherwise.
-    pub fn new(net: LossNetwork, styles: &[RgbImage], device: &Device, runtime: bool) -> Self {
+    /// runtime for VGG on the CPU when `runtime`, burn's graph otherwise. With `balance`, each
+    /// layer's Gram distance counts relative to its target's size
+    /// ([`losses::balanced_layer_weights`]), else all count 1.
+    pub fn new(
+        net: LossNetwork,
+        styles: &[RgbImage],
+        device: &Device,
+        runtime: bool,
+        balance: bool,
+    ) -> Self {
         let on_cpu = device.clone().without_autodiff() == Device::flex();
         match net {
             LossNetwork::Vgg(vgg) if on_cpu && runtime => {
@@ -66,7 +76,8 @@ impl Perceptual {
                     .iter()
                     .map(|img| {
                         let (w, h) = (img.width() as usize, img.height() as usize);
-                        perceptual::style_targets(&cpu, &to_planar(img), w, h)
+                        let targets = StyleTargets::new(&cpu, &to_planar(img), w, h);
+                        if balance { targets.balanced() } else { targets }
                     })
                     .collect();
                 Perceptual::Runtime {
@@ -76,7 +87,7 @@ impl Perceptual {
                 }
             }
             net => {
-                let targets = styles
+                let targets: Vec<Vec<Tensor<3>>> = styles
                     .iter()
                     .map(|img| {
                         let x = crate::frame::image_to_tensor(img, device);
@@ -87,7 +98,25 @@ impl Perceptual {
                             .collect()
                     })
                     .collect();
-                Perceptual::Graph { net, targets }
+                let layer_weights = targets
+                    .iter()
+                    .map(|grams| {
+                        if balance {
+                            let mean_squares: Vec<f64> = grams
+                                .iter()
+                                .map(|g| f64::from(g.clone().square().mean().into_scalar::<f32>()))
+                                .collect();
+                            losses::balanced_layer_weights(&mean_squares)
+                        } else {
+                            vec![1.0; grams.len()]
+                        }
+                    })
+                    .collect();
+                Perceptual::Graph {
+                    net,
+                    targets,
+                    layer_weights,
+                }
             }
         }
     }
@@ -119,12 +148,17 @@ impl Perceptual {
         weights: PerceptualWeights,
     ) -> Result<Terms> {
         match self {
-            Perceptual::Graph { net, targets } => {
+            Perceptual::Graph {
+                net,
+                targets,
+                layer_weights,
+            } => {
                 let fy = net.features(y.clone());
                 let fx = net.features(x.clone());
                 let c = fy.content;
                 let content = losses::mse(fy.maps[c].clone(), fx.maps[c].clone().detach());
-                let style_loss = losses::style_loss(&fy.maps, &targets[style]);
+                let style_loss =
+                    losses::weighted_style_loss(&fy.maps, &targets[style], &layer_weights[style]);
                 let (content_value, style_value): (f32, f32) = (
                     content.clone().into_scalar(),
                     style_loss.clone().into_scalar(),

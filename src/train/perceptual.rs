@@ -8,6 +8,7 @@
 
 use rayon::prelude::*;
 
+use super::losses;
 use super::vgg_cpu::{CpuVgg, Trace};
 use crate::infer::gemm::{Threads, View, matmul};
 use crate::infer::map::Map;
@@ -36,10 +37,43 @@ pub fn gram(map: &Map) -> Vec<f32> {
     g
 }
 
-/// The style's Gram targets at each tap, from one style image (planar RGB in [0, 1]).
-pub fn style_targets(vgg: &CpuVgg, planar: &[f32], width: usize, height: usize) -> Vec<Vec<f32>> {
-    let trace = vgg.forward(planar, width, height, 3);
-    (0..4).map(|t| gram(trace.tap(vgg, t))).collect()
+/// A style's Gram target at each tap, and how much each tap's term counts.
+#[derive(Debug, Clone)]
+pub struct StyleTargets {
+    /// `c×c` per tap.
+    pub grams: Vec<Vec<f32>>,
+    /// The weight of each tap's Gram distance.
+    pub layer_weights: Vec<f32>,
+}
+
+impl StyleTargets {
+    /// The targets of one style image (planar RGB in [0, 1]), every tap weighted 1.
+    pub fn new(vgg: &CpuVgg, planar: &[f32], width: usize, height: usize) -> Self {
+        let trace = vgg.forward(planar, width, height, 3);
+        Self {
+            grams: (0..4).map(|t| gram(trace.tap(vgg, t))).collect(),
+            layer_weights: vec![1.0; 4],
+        }
+    }
+
+    /// The same targets with each tap's distance made relative to its target
+    /// ([`losses::balanced_layer_weights`]).
+    pub fn balanced(self) -> Self {
+        let mean_squares: Vec<f64> = self.grams.iter().map(|g| mean_square(g)).collect();
+        Self {
+            layer_weights: losses::balanced_layer_weights(&mean_squares),
+            ..self
+        }
+    }
+}
+
+/// The mean of the squared values.
+pub fn mean_square(values: &[f32]) -> f64 {
+    values
+        .iter()
+        .map(|&v| f64::from(v) * f64::from(v))
+        .sum::<f64>()
+        / values.len().max(1) as f64
 }
 
 /// Loss weights of the perceptual terms.
@@ -63,13 +97,13 @@ pub struct Perceptual {
 }
 
 /// The perceptual losses of `outputs` against `inputs` (content) and `targets` (style, one Gram
-/// matrix per tap), both planar `[b, 3, height, width]` in [0, 1]; content at tap `content_tap`.
+/// matrix and weight per tap), both planar `[b, 3, height, width]` in [0, 1]; content at tap `content_tap`.
 pub fn perceptual(
     vgg: &CpuVgg,
     outputs: &[f32],
     inputs: &[f32],
     (width, height): (usize, usize),
-    targets: &[Vec<f32>],
+    targets: &StyleTargets,
     content_tap: usize,
     weights: PerceptualWeights,
 ) -> Perceptual {
@@ -79,7 +113,8 @@ pub fn perceptual(
         image > 0 && outputs.len().is_multiple_of(image),
         "planar batch size"
     );
-    assert_eq!(targets.len(), 4, "one Gram target per tap");
+    assert_eq!(targets.grams.len(), 4, "one Gram target per tap");
+    assert_eq!(targets.layer_weights.len(), 4, "one weight per tap");
     let b = outputs.len() / image;
     let per_image: Vec<(f64, f64, Vec<f32>)> = outputs
         .par_chunks(image)
@@ -111,7 +146,7 @@ fn one_image(
     fy: &Trace,
     fx: &Trace,
     batch: usize,
-    targets: &[Vec<f32>],
+    targets: &StyleTargets,
     content_tap: usize,
     weights: PerceptualWeights,
 ) -> (f64, f64, Vec<f32>) {
@@ -120,12 +155,12 @@ fn one_image(
     let grads: [Option<Map>; 4] = std::array::from_fn(|t| {
         let f = fy.tap(vgg, t);
         let (n, c) = (f.width * f.height, f.channels);
-        let target = &targets[t];
+        let target = &targets.grams[t];
         assert_eq!(target.len(), c * c, "Gram target of tap {t}");
         let g = gram(f);
-        // d/dG of Σ(G − T)² / (b·c²) is 2(G − T)/(b·c²); through G = FᵀF/(c·n), with G
+        // d/dG of w·Σ(G − T)² / (b·c²) is 2w(G − T)/(b·c²); through G = FᵀF/(c·n), with G
         // symmetric, dF = F · 2·dG / (c·n).
-        let per_entry = 1.0 / (batch * c * c) as f64;
+        let per_entry = f64::from(targets.layer_weights[t]) / (batch * c * c) as f64;
         let scale = (weights.style as f64 * 4.0 * per_entry / (c * n) as f64) as f32;
         let mut d_gram = vec![0.0; c * c];
         for ((d, g), t) in d_gram.iter_mut().zip(&g).zip(target) {
@@ -165,7 +200,6 @@ fn one_image(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::losses;
     use crate::train::vgg::{InputConvention, Vgg};
     use burn::module::Module;
     use burn::tensor::{Device, Tensor, TensorData};
@@ -206,7 +240,14 @@ mod tests {
             random(b * 3 * w * h),
             random(3 * w * h),
         );
-        let targets = style_targets(&cpu, &style, w, h);
+        // Balanced, so the four taps' terms count with four different weights.
+        let targets = StyleTargets::new(&cpu, &style, w, h).balanced();
+        assert!(
+            targets
+                .layer_weights
+                .iter()
+                .all(|w| w.is_finite() && *w > 0.0)
+        );
         let weights = PerceptualWeights {
             content: 2.0,
             style: 1e3,
@@ -227,7 +268,8 @@ mod tests {
             .map(|m| losses::gram(m).detach())
             .collect();
         let content = losses::mse(fy.maps[1].clone(), fx.maps[1].clone().detach());
-        let style_loss = losses::style_loss(&fy.maps, &gram_targets);
+        let style_loss =
+            losses::weighted_style_loss(&fy.maps, &gram_targets, &targets.layer_weights);
         let want_content: f32 = content.clone().into_scalar();
         let want_style: f32 = style_loss.clone().into_scalar();
         let total = content * f64::from(weights.content) + style_loss * f64::from(weights.style);

@@ -114,6 +114,7 @@ impl Trainer {
             &style_images,
             &device,
             config.loss_network_on_runtime,
+            config.balance_style_layers,
         );
         let clip = match &config.video {
             Some(path) => Some(crate::video::decode_frames(path, config.video_frames)?),
@@ -372,7 +373,14 @@ impl Trainer {
             steps: self.state.step,
             loss_weights: self.config.weights.to_map(),
             final_losses: self.state.recent_means(100),
-            loss_network: self.perceptual.network().describe(),
+            loss_network: if self.config.balance_style_layers {
+                format!(
+                    "{}, style layers balanced",
+                    self.perceptual.network().describe()
+                )
+            } else {
+                self.perceptual.network().describe()
+            },
             size: self.config.size as usize,
             seconds: self.state.seconds + self.started.elapsed().as_secs_f64(),
             device: self.device_description.clone(),
