@@ -51,12 +51,24 @@ pub fn weighted_style_loss(
 /// squared entry of the target Gram matrix (`mean_squares`, one per layer). Unbalanced, the
 /// first layer's term is orders of magnitude larger than the deeper ones' (its Gram entries are),
 /// so training matches colours and low-level statistics and leaves strokes and textures out.
+///
+/// A layer whose target is (nearly) empty, as a small crop's deepest layer can be, counts as if
+/// its target had [`MIN_BALANCED_SHARE`] of the largest layer's mean square, so its weight stays
+/// finite; with every target empty, all weights are 1.
 pub fn balanced_layer_weights(mean_squares: &[f64]) -> Vec<f32> {
+    let largest = mean_squares.iter().copied().fold(0.0, f64::max);
+    if !(largest > 0.0 && largest.is_finite()) {
+        return vec![1.0; mean_squares.len()];
+    }
+    let floor = largest * MIN_BALANCED_SHARE;
     mean_squares
         .iter()
-        .map(|&m| if m > 0.0 { (1.0 / m) as f32 } else { 1.0 })
+        .map(|&m| (1.0 / m.max(floor)) as f32)
         .collect()
 }
+
+/// See [`balanced_layer_weights`].
+pub const MIN_BALANCED_SHARE: f64 = 1e-9;
 
 /// Anisotropic total variation: mean absolute difference between neighbouring pixels.
 pub fn total_variation(x: Tensor<4>) -> Tensor<1> {
@@ -284,6 +296,10 @@ mod tests {
             [1.0],
             "an all-zero target keeps weight 1"
         );
+        // An empty layer beside a full one: finite, at the floor.
+        let w = balanced_layer_weights(&[4.0, 0.0, 1e-300]);
+        assert_eq!(w[0], 0.25);
+        assert!(w[1].is_finite() && w[1] == w[2] && (w[1] / 2.5e8 - 1.0).abs() < 1e-6);
     }
 
     #[test]
