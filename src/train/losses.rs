@@ -70,6 +70,15 @@ pub fn balanced_layer_weights(mean_squares: &[f64]) -> Vec<f32> {
 /// See [`balanced_layer_weights`].
 pub const MIN_BALANCED_SHARE: f64 = 1e-9;
 
+/// The weight of each style layer: [`balanced_layer_weights`] when `balance`, else 1 for all.
+pub fn style_layer_weights(mean_squares: &[f64], balance: bool) -> Vec<f32> {
+    if balance {
+        balanced_layer_weights(mean_squares)
+    } else {
+        vec![1.0; mean_squares.len()]
+    }
+}
+
 /// Anisotropic total variation: mean absolute difference between neighbouring pixels.
 pub fn total_variation(x: Tensor<4>) -> Tensor<1> {
     let [b, c, h, w] = x.dims();

@@ -60,7 +60,7 @@ impl Perceptual {
     /// The loss network for `styles` (images already scaled as training wants them): the CPU
     /// runtime for VGG on the CPU when `runtime`, burn's graph otherwise. With `balance`, each
     /// layer's Gram distance counts relative to its target's size
-    /// ([`losses::balanced_layer_weights`]), else all count 1.
+    /// ([`losses::style_layer_weights`]), else all count 1.
     pub fn new(
         net: LossNetwork,
         styles: &[RgbImage],
@@ -76,8 +76,7 @@ impl Perceptual {
                     .iter()
                     .map(|img| {
                         let (w, h) = (img.width() as usize, img.height() as usize);
-                        let targets = StyleTargets::new(&cpu, &to_planar(img), w, h);
-                        if balance { targets.balanced() } else { targets }
+                        StyleTargets::new(&cpu, &to_planar(img), w, h, balance)
                     })
                     .collect();
                 Perceptual::Runtime {
@@ -101,15 +100,11 @@ impl Perceptual {
                 let layer_weights = targets
                     .iter()
                     .map(|grams| {
-                        if balance {
-                            let mean_squares: Vec<f64> = grams
-                                .iter()
-                                .map(|g| f64::from(g.clone().square().mean().into_scalar::<f32>()))
-                                .collect();
-                            losses::balanced_layer_weights(&mean_squares)
-                        } else {
-                            vec![1.0; grams.len()]
-                        }
+                        let mean_squares: Vec<f64> = grams
+                            .iter()
+                            .map(|g| f64::from(g.clone().square().mean().into_scalar::<f32>()))
+                            .collect();
+                        losses::style_layer_weights(&mean_squares, balance)
                     })
                     .collect();
                 Perceptual::Graph {

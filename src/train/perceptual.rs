@@ -47,28 +47,21 @@ pub struct StyleTargets {
 }
 
 impl StyleTargets {
-    /// The targets of one style image (planar RGB in [0, 1]), every tap weighted 1.
-    pub fn new(vgg: &CpuVgg, planar: &[f32], width: usize, height: usize) -> Self {
+    /// The targets of one style image (planar RGB in [0, 1]); with `balance`, each tap's
+    /// distance counts relative to its target ([`losses::style_layer_weights`]), else all count 1.
+    pub fn new(vgg: &CpuVgg, planar: &[f32], width: usize, height: usize, balance: bool) -> Self {
         let trace = vgg.forward(planar, width, height, 3);
+        let grams: Vec<Vec<f32>> = (0..4).map(|t| gram(trace.tap(vgg, t))).collect();
+        let mean_squares: Vec<f64> = grams.iter().map(|g| mean_square(g)).collect();
         Self {
-            grams: (0..4).map(|t| gram(trace.tap(vgg, t))).collect(),
-            layer_weights: vec![1.0; 4],
-        }
-    }
-
-    /// The same targets with each tap's distance made relative to its target
-    /// ([`losses::balanced_layer_weights`]).
-    pub fn balanced(self) -> Self {
-        let mean_squares: Vec<f64> = self.grams.iter().map(|g| mean_square(g)).collect();
-        Self {
-            layer_weights: losses::balanced_layer_weights(&mean_squares),
-            ..self
+            layer_weights: losses::style_layer_weights(&mean_squares, balance),
+            grams,
         }
     }
 }
 
 /// The mean of the squared values.
-pub fn mean_square(values: &[f32]) -> f64 {
+fn mean_square(values: &[f32]) -> f64 {
     values
         .iter()
         .map(|&v| f64::from(v) * f64::from(v))
@@ -241,7 +234,7 @@ mod tests {
             random(3 * w * h),
         );
         // Balanced, so the four taps' terms count with four different weights.
-        let targets = StyleTargets::new(&cpu, &style, w, h).balanced();
+        let targets = StyleTargets::new(&cpu, &style, w, h, true);
         assert!(
             targets
                 .layer_weights

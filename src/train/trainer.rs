@@ -373,14 +373,15 @@ impl Trainer {
             steps: self.state.step,
             loss_weights: self.config.weights.to_map(),
             final_losses: self.state.recent_means(100),
-            loss_network: if self.config.balance_style_layers {
-                format!(
-                    "{}, style layers balanced",
-                    self.perceptual.network().describe()
-                )
-            } else {
-                self.perceptual.network().describe()
-            },
+            loss_network: format!(
+                "{}{}",
+                self.perceptual.network().describe(),
+                if self.config.balance_style_layers {
+                    ", style layers balanced"
+                } else {
+                    ""
+                }
+            ),
             size: self.config.size as usize,
             seconds: self.state.seconds + self.started.elapsed().as_secs_f64(),
             device: self.device_description.clone(),
