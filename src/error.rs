@@ -66,6 +66,14 @@ pub enum Error {
     /// Training data that cannot be used (an empty folder, say).
     #[error("training data: {0}")]
     Data(String),
+    /// A network file that cannot be imported.
+    #[error("importing {path}: {reason}")]
+    Import {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// A checkpoint that cannot be used.
     #[error("checkpoint {path}: {reason}")]
     Checkpoint {
@@ -195,6 +203,11 @@ pub enum ModelFileError {
     /// The weights do not fit the architecture the metadata describes.
     #[error("weights do not match the architecture: {0}")]
     Incompatible(String),
+    /// An arbitrary-style model was given where a fixed-style one was expected.
+    #[error(
+        "this is an arbitrary-style model: give it a style picture (--style-image, or the element's style-image property)"
+    )]
+    NeedsStylePicture,
     /// A checkpoint was given where a model was expected, or the other way round.
     #[error("this is a {}, not a {expected}", printable(found))]
     WrongKind {

@@ -20,6 +20,7 @@ pub mod files;
 pub mod flow;
 pub mod frame;
 pub mod gpu;
+pub mod import;
 pub mod infer;
 pub mod media;
 pub mod model;

@@ -6,6 +6,7 @@ mod choices;
 mod devices;
 mod eval;
 mod image;
+mod import;
 mod info;
 mod live;
 mod outputs;
@@ -52,6 +53,9 @@ pub enum Command {
     Info(info::InfoArgs),
     /// Write one of the built-in procedural style images (mosaic, ink-hatching, pointillism, swirls, impasto, watercolour).
     Pattern(pattern::PatternArgs),
+    /// Import networks made elsewhere (Magenta's arbitrary-style ONNX files), or bake style
+    /// pictures into a fixed-style model.
+    Import(import::ImportArgs),
     /// Measure speed: ms/frame, fps, GFLOP/s against this machine's matrix-product ceiling.
     Bench(bench::BenchArgs),
 }
@@ -68,6 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Info(args) => info::run(args),
         Command::Pattern(args) => pattern::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Import(args) => import::run(args),
     };
     result.map_err(
         |err| match err.downcast_ref::<crate::Error>().and_then(flag_hint) {

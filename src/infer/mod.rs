@@ -33,7 +33,7 @@ use rayon::prelude::*;
 
 use crate::frame::finish::Styled;
 use crate::model::Generator;
-use crate::model::generator::{network_input, output_activation, padded_size};
+use crate::model::generator::{PixelConvention, padded_size};
 use crate::model::layers::{CondInstanceNorm, ConvLayer};
 use conv::Conv;
 use map::{Map, Pool};
@@ -114,6 +114,7 @@ pub struct CpuGenerator {
     decoder: Vec<Layer>,
     output: Layer,
     skip_input: bool,
+    pixels: PixelConvention,
     styles: usize,
     pool: Pool,
 }
@@ -222,12 +223,14 @@ impl CpuGenerator {
             decoder: generator.decoder.iter().map(compile).collect(),
             output: compile(&generator.output),
             skip_input: generator.skip_input,
+            pixels: generator.pixels(),
             styles: generator.styles,
             pool: Pool::default(),
         }
     }
 
-    /// Pad, convolve, normalize (with the layer's ReLU, or adding `skip`).
+    /// Pad, convolve, normalize (with the layer's ReLU, or adding `skip`); a layer without a
+    /// norm adds its bias (and its ReLU).
     fn layer(
         &self,
         layer: &Layer,
@@ -246,6 +249,21 @@ impl CpuGenerator {
                 (None, false) => Then::Nothing,
             };
             instance_norm(&mut out, &gamma, &beta, norm.epsilon, then);
+        } else {
+            let bias = &layer.conv.bias;
+            let relu = layer.relu;
+            out.data
+                .par_chunks_mut(CONVERT_CHUNK * bias.len())
+                .for_each(|chunk| {
+                    for pixel in chunk.chunks_exact_mut(bias.len()) {
+                        for (v, b) in pixel.iter_mut().zip(bias) {
+                            *v += b;
+                            if relu {
+                                *v = v.max(0.0);
+                            }
+                        }
+                    }
+                });
         }
         out
     }
@@ -256,7 +274,8 @@ impl CpuGenerator {
         assert_eq!(mix.len(), self.styles, "one weight per style");
         let (w, h) = (image.width(), image.height());
         let (pw, ph) = padded_size(w, h);
-        // Edge-replicated to the aligned size, scaled to [-1, 1].
+        // Edge-replicated to the aligned size, scaled as the network takes pixels.
+        let px = self.pixels;
         let mut input = self.pool.map(pw, ph, 3);
         input
             .data
@@ -265,7 +284,7 @@ impl CpuGenerator {
             .for_each(|(y, row)| {
                 let (inside, outside) = row.split_at_mut(w * 3);
                 image.read_row(y.min(h - 1), inside);
-                inside.iter_mut().for_each(|v| *v = network_input(*v));
+                inside.iter_mut().for_each(|v| *v = px.input(*v));
                 let last = &inside[(w - 1) * 3..];
                 outside
                     .chunks_exact_mut(3)
@@ -302,9 +321,8 @@ impl CpuGenerator {
         }
         self.pool.recycle(input);
 
-        // The output activation on conv + bias, cropped back to the input's size.
+        // The output activation, cropped back to the input's size.
         let mut out = self.pool.map(w, h, 3);
-        let bias = &self.output.conv.bias;
         out.data
             .par_chunks_mut(w * 3)
             .enumerate()
@@ -312,7 +330,7 @@ impl CpuGenerator {
                 let src = &raw.data[y * pw * 3..][..w * 3];
                 for (dst, src) in row.chunks_exact_mut(3).zip(src.chunks_exact(3)) {
                     for c in 0..3 {
-                        dst[c] = output_activation(src[c] + bias[c]);
+                        dst[c] = px.output(src[c]);
                     }
                 }
             });
@@ -433,7 +451,7 @@ mod tests {
     }
 
     #[test]
-    fn both_architectures_match_burns_forward() {
+    fn every_architecture_matches_burns_forward() {
         for (arch, styles, mix, sizes) in [
             (
                 Arch::Fast,
@@ -442,6 +460,7 @@ mod tests {
                 vec![(40, 24), (19, 13), (1, 1)],
             ),
             (Arch::Johnson, 1, vec![1.0], vec![(24, 16)]),
+            (Arch::Magenta, 2, vec![0.6, 0.4], vec![(36, 20), (5, 3)]),
         ] {
             let generator = randomized(arch, styles);
             let runtime = CpuGenerator::new(&generator);

@@ -55,6 +55,9 @@ pub struct ModelMeta {
     pub written_by: String,
     /// How it was trained.
     pub training: TrainingInfo,
+    /// Where imported weights come from, with their licence (absent for ganstyle's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 /// A generator with its metadata.
@@ -80,6 +83,7 @@ impl Model {
                 style_names: vec!["untrained".into()],
                 written_by: format!("ganstyle {} (untrained)", env!("CARGO_PKG_VERSION")),
                 training: TrainingInfo::default(),
+                origin: None,
             },
             generator: config.init(device),
             style_images: vec![RgbImage::new(8, 8)],
@@ -114,6 +118,9 @@ impl Model {
         device: &Device,
     ) -> std::result::Result<Self, ModelFileError> {
         let kind = container.get("kind")?;
+        if kind == super::arbitrary::KIND {
+            return Err(ModelFileError::NeedsStylePicture);
+        }
         if kind != KIND {
             return Err(ModelFileError::WrongKind {
                 found: String::from_utf8_lossy(kind).into_owned(),
@@ -195,9 +202,9 @@ fn tensor_bytes(bytes: &[u8]) -> usize {
 /// norms' scales and shifts), measured once per process on one- and two-style generators,
 /// which are small: model loads (the element's among them) do not pay for it again.
 fn parameter_split(arch: super::Arch) -> (u64, u64) {
-    static SPLITS: std::sync::OnceLock<[(u64, u64); 2]> = std::sync::OnceLock::new();
+    static SPLITS: std::sync::OnceLock<[(u64, u64); 3]> = std::sync::OnceLock::new();
     let splits = SPLITS.get_or_init(|| {
-        [super::Arch::Johnson, super::Arch::Fast].map(|arch| {
+        super::Arch::ALL.map(|arch| {
             let count = |styles| {
                 GeneratorConfig::new(arch, styles)
                     .init(&Device::flex())
@@ -207,10 +214,8 @@ fn parameter_split(arch: super::Arch) -> (u64, u64) {
             (2 * one - two, two - one)
         })
     });
-    match arch {
-        super::Arch::Johnson => splits[0],
-        super::Arch::Fast => splits[1],
-    }
+    let index = super::Arch::ALL.iter().position(|&a| a == arch);
+    splits[index.expect("every architecture is in Arch::ALL")]
 }
 
 /// Refuse metadata that declares a generator larger than the weights the file holds, before
@@ -374,6 +379,7 @@ mod tests {
                 style_names: (0..styles).map(|i| format!("s{i}")).collect(),
                 written_by: "test".into(),
                 training: TrainingInfo::default(),
+                origin: None,
             },
             generator: GeneratorConfig::new(arch, styles).init(&device),
             style_images: (0..styles)

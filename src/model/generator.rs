@@ -1,7 +1,10 @@
-//! The feed-forward generator: one pass restyles a frame. Two architectures share the layer types:
-//! `johnson` (Johnson et al. 2016) and `fast`, a real-time variant with about 1.3 GMAC per 640×480
-//! frame (stride-2 encoder to 1/8 size, depthwise-separable residual blocks, and the input image fed
-//! to the last convolution so fine detail survives the bottleneck).
+//! The feed-forward generator: one pass restyles a frame. Three architectures share the layer
+//! types: `johnson` (Johnson et al. 2016); `fast`, a real-time variant with about 1.3 GMAC per
+//! 640×480 frame (stride-2 encoder to 1/8 size, depthwise-separable residual blocks, and the
+//! input image fed to the last convolution so fine detail survives the bottleneck); and
+//! `magenta`, the transformer network of Magenta's arbitrary style transfer (Ghiasi et al. 2017:
+//! 8/16/32 channels, five residual blocks at 1/4 size, 3.85 GMAC at 640×480), whose weights
+//! `ganstyle import` brings in.
 
 use burn::module::Module;
 use burn::tensor::ops::PadMode;
@@ -18,6 +21,9 @@ pub enum Arch {
     Johnson,
     /// Real-time: 1/8-size bottleneck, depthwise-separable residual blocks (~1.3 GMAC at 640×480).
     Fast,
+    /// Magenta's arbitrary-style transformer (Ghiasi et al. 2017): 9×9 end convolutions,
+    /// 32-channel residual blocks at 1/4 size, pixels in [0, 1] in and `sigmoid` out.
+    Magenta,
 }
 
 impl Arch {
@@ -26,7 +32,56 @@ impl Arch {
         match self {
             Arch::Johnson => "johnson",
             Arch::Fast => "fast",
+            Arch::Magenta => "magenta",
         }
+    }
+
+    /// Every architecture.
+    pub const ALL: [Arch; 3] = [Arch::Johnson, Arch::Fast, Arch::Magenta];
+
+    /// How pixels enter and leave the network.
+    pub fn pixels(self) -> PixelConvention {
+        match self {
+            Arch::Johnson | Arch::Fast => PixelConvention::SIGNED,
+            Arch::Magenta => PixelConvention::UNIT,
+        }
+    }
+}
+
+/// How pixels in [0, 1] enter the network (`v · scale + offset`) and leave it
+/// (`sigmoid(gain · v)` of the last layer's output `v`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PixelConvention {
+    /// Input scale.
+    pub scale: f32,
+    /// Input offset.
+    pub offset: f32,
+    /// Output gain inside the sigmoid.
+    pub gain: f32,
+}
+
+impl PixelConvention {
+    /// In [-1, 1], out `sigmoid(2v)` (a tanh rescaled to [0, 1]): ganstyle's own networks.
+    pub const SIGNED: Self = Self {
+        scale: 2.0,
+        offset: -1.0,
+        gain: 2.0,
+    };
+    /// In [0, 1] as is, out `sigmoid(v)`: Magenta's networks.
+    pub const UNIT: Self = Self {
+        scale: 1.0,
+        offset: 0.0,
+        gain: 1.0,
+    };
+
+    /// A pixel value in [0, 1] as the network takes it (for runtimes other than burn).
+    pub fn input(self, v: f32) -> f32 {
+        v * self.scale + self.offset
+    }
+
+    /// The output activation for one value (for runtimes other than burn).
+    pub fn output(self, v: f32) -> f32 {
+        1.0 / (1.0 + (-self.gain * v).exp())
     }
 }
 
@@ -100,6 +155,19 @@ impl Arch {
                 output: conv(8 + 3, 3, 3, 1, Nothing),
                 skip_input: true,
             },
+            Arch::Magenta => Plan {
+                encoder: vec![
+                    conv(3, 8, 9, 1, Relu),
+                    conv(8, 16, 3, 2, Relu),
+                    conv(16, 32, 3, 2, Relu),
+                ],
+                residual_channels: 32,
+                residual_blocks: 5,
+                separable_residuals: false,
+                decoder: vec![conv(32, 16, 3, 1, NormRelu), conv(16, 8, 3, 1, NormRelu)],
+                output: conv(8, 3, 9, 1, Norm),
+                skip_input: false,
+            },
         }
     }
 }
@@ -134,6 +202,7 @@ impl GeneratorConfig {
             decoder: layers(&plan.decoder),
             output: ConvLayer::new(plan.output, self.styles, device),
             skip_input: plan.skip_input,
+            unit_pixels: self.arch.pixels() == PixelConvention::UNIT,
             styles: self.styles,
         }
     }
@@ -173,24 +242,6 @@ pub const ALIGN: usize = 8;
 /// The smallest side the network runs at; smaller frames are padded up to it.
 pub const MIN_SIDE: usize = 16;
 
-/// Pixels in [0, 1] enter the network as `v · INPUT_SCALE + INPUT_OFFSET`, in [-1, 1].
-pub const INPUT_SCALE: f32 = 2.0;
-/// See [`INPUT_SCALE`].
-pub const INPUT_OFFSET: f32 = -1.0;
-/// Pixels leave the network as `sigmoid(OUTPUT_GAIN · v)` of the last convolution's output
-/// `v`: in [0, 1], a tanh rescaled.
-pub const OUTPUT_GAIN: f32 = 2.0;
-
-/// A pixel value in [0, 1] as the network takes it (for runtimes other than burn).
-pub fn network_input(v: f32) -> f32 {
-    v * INPUT_SCALE + INPUT_OFFSET
-}
-
-/// The output activation for one value (for runtimes other than burn).
-pub fn output_activation(v: f32) -> f32 {
-    1.0 / (1.0 + (-OUTPUT_GAIN * v).exp())
-}
-
 /// The size a `width`×`height` frame is padded to before the network runs.
 pub fn padded_size(width: usize, height: usize) -> (usize, usize) {
     let side = |s: usize| s.max(MIN_SIDE).div_ceil(ALIGN) * ALIGN;
@@ -210,6 +261,8 @@ pub struct Generator {
     pub output: ConvLayer,
     /// Whether the input image is concatenated to the output layer's input.
     pub skip_input: bool,
+    /// Whether pixels follow [`PixelConvention::UNIT`] (else [`PixelConvention::SIGNED`]).
+    pub unit_pixels: bool,
     /// How many styles the model holds.
     pub styles: usize,
 }
@@ -234,11 +287,21 @@ impl Generator {
         }
     }
 
+    /// How pixels enter and leave this network.
+    pub fn pixels(&self) -> PixelConvention {
+        if self.unit_pixels {
+            PixelConvention::UNIT
+        } else {
+            PixelConvention::SIGNED
+        }
+    }
+
     /// The network proper, on a frame already padded to [`padded_size`]: `[b, 3, h, w]` → `[b, 3, h, w]`.
     fn forward_aligned(&self, x: Tensor<4>, mix: Tensor<2>) -> Tensor<4> {
         let [_, _, h, _] = x.dims();
+        let px = self.pixels();
         let input = x.clone();
-        let mut y = x * INPUT_SCALE + INPUT_OFFSET; // [b, 3, h, w] in [-1, 1]
+        let mut y = x * px.scale + px.offset; // [b, 3, h, w]
         for layer in &self.encoder {
             y = layer.forward(y, mix.clone()); // [b, c, h/s, w/s]
         }
@@ -252,9 +315,9 @@ impl Generator {
             y = layer.forward(y, mix.clone());
         }
         if self.skip_input {
-            y = Tensor::cat(vec![y, input * INPUT_SCALE + INPUT_OFFSET], 1); // [b, c + 3, h, w]
+            y = Tensor::cat(vec![y, input * px.scale + px.offset], 1); // [b, c + 3, h, w]
         }
-        activation::sigmoid(self.output.forward(y, mix) * OUTPUT_GAIN) // [b, 3, h, w] in [0, 1]
+        activation::sigmoid(self.output.forward(y, mix) * px.gain) // [b, 3, h, w] in [0, 1]
     }
 
     /// Number of scalar parameters.
@@ -279,6 +342,15 @@ mod tests {
     }
 
     #[test]
+    fn magenta_mac_count_matches_the_count_by_hand() {
+        // Per output pixel of the full-size map: 9x9 3->8 (1944), 3x3 8->16 and 16->32 at 1/4
+        // and 1/16 (288 each), ten 3x3 32->32 at 1/16 (5760), 3x3 32->16 at 1/4 and 16->8 at
+        // full size (1152 each), 9x9 8->3 (1944): 12 528 MAC a pixel.
+        let macs = GeneratorConfig::new(Arch::Magenta, 1).macs(640, 480);
+        assert_eq!(macs, 12_528 * 640 * 480);
+    }
+
+    #[test]
     fn johnson_mac_count_matches_the_published_figure() {
         // 47.2 GMAC per 640x480 frame, counted by hand for the Johnson network (shared/STACK.md).
         let macs = GeneratorConfig::new(Arch::Johnson, 1).macs(640, 480) as f64;
@@ -288,14 +360,17 @@ mod tests {
     #[test]
     fn any_size_comes_back_at_that_size_in_unit_range() {
         let device = Device::flex();
-        let generator = GeneratorConfig::new(Arch::Fast, 2).init(&device);
-        for (w, h) in [(1, 1), (3, 5), (17, 9)] {
-            let x = Tensor::<4>::random([1, 3, h, w], burn::tensor::Distribution::Default, &device);
-            let mix = Tensor::from_floats([[0.5, 0.5]], &device);
-            let y = generator.forward(x, mix);
-            assert_eq!(y.dims(), [1, 3, h, w]);
-            let values: Vec<f32> = y.into_data().try_to_vec::<f32>().unwrap();
-            assert!(values.iter().all(|v| (0.0..=1.0).contains(v)));
+        for arch in Arch::ALL {
+            let generator = GeneratorConfig::new(arch, 2).init(&device);
+            for (w, h) in [(1, 1), (3, 5), (17, 9)] {
+                let x =
+                    Tensor::<4>::random([1, 3, h, w], burn::tensor::Distribution::Default, &device);
+                let mix = Tensor::from_floats([[0.5, 0.5]], &device);
+                let y = generator.forward(x, mix);
+                assert_eq!(y.dims(), [1, 3, h, w]);
+                let values: Vec<f32> = y.into_data().try_to_vec::<f32>().unwrap();
+                assert!(values.iter().all(|v| (0.0..=1.0).contains(v)));
+            }
         }
     }
 

@@ -47,9 +47,12 @@ impl CondInstanceNorm {
 pub enum After {
     /// Conditional instance norm, then ReLU.
     NormRelu,
-    /// Conditional instance norm only (end of a residual branch).
+    /// Conditional instance norm only (end of a residual branch, or an output layer).
     Norm,
-    /// Nothing (the output layer).
+    /// Bias and ReLU, no norm (the encoder of the `magenta` architecture, whose batch norms
+    /// were folded into the convolutions).
+    Relu,
+    /// Bias only (an output layer).
     Nothing,
 }
 
@@ -115,14 +118,14 @@ impl ConvLayer {
                 .init(device);
             (None, full)
         };
-        let norm = (spec.after != After::Nothing)
+        let norm = matches!(spec.after, After::NormRelu | After::Norm)
             .then(|| CondInstanceNorm::new(spec.cout, styles, device));
         Self {
             depthwise,
             conv,
             norm,
             pad: k / 2,
-            relu: spec.after == After::NormRelu,
+            relu: matches!(spec.after, After::NormRelu | After::Relu),
         }
     }
 

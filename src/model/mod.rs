@@ -1,12 +1,15 @@
 //! The networks and their files: the generator (`johnson` and `fast` architectures, conditional
 //! instance norm for multi-style models), the multi-scale discriminator, and `.gsm` model files.
 
+pub mod arbitrary;
 pub mod discriminator;
 pub mod file;
 pub mod generator;
 pub mod layers;
 pub mod seeded;
 pub mod style_choice;
+pub mod style_encoder;
+pub mod style_picture;
 
 use std::path::{Path, PathBuf};
 

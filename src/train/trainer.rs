@@ -395,6 +395,7 @@ impl Trainer {
                 style_names: self.config.style_names.clone(),
                 written_by: format!("ganstyle {}", env!("CARGO_PKG_VERSION")),
                 training,
+                origin: None,
             },
             generator,
             style_images: self
