@@ -503,3 +503,140 @@ fn bench_times_a_training_step_with_the_loss_network_on_the_runtime_and_in_burn(
         .failure()
         .stderr(predicate::str::contains("--train-step"));
 }
+
+/// The importer's test networks: a synthetic style predictor and Magenta's real transformer.
+fn magenta_data(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/magenta")
+        .join(name)
+}
+
+#[test]
+fn import_then_any_picture_is_a_style_and_bad_pictures_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let arbitrary = dir.path().join("arbitrary.gsm");
+    // Either order of the two files.
+    ganstyle()
+        .arg("import")
+        .arg(magenta_data("arbitrary_transform.onnx"))
+        .arg(magenta_data("tiny_predict.onnx"))
+        .arg("-o")
+        .arg(&arbitrary)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("arbitrary-style model"));
+    let photo = dir.path().join("photo.png");
+    write_png(&photo, 40, 28);
+    let picture = dir.path().join("painting.png");
+    image::RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([((x * y) % 256) as u8, (x * 4) as u8, 200 - (y * 2) as u8])
+    })
+    .save(&picture)
+    .unwrap();
+    let styled = dir.path().join("styled.png");
+    ganstyle()
+        .args(["image", "--device", "cpu", "--model"])
+        .arg(&arbitrary)
+        .arg("--style-image")
+        .arg(&picture)
+        .arg(&photo)
+        .arg("-o")
+        .arg(&styled)
+        .assert()
+        .success();
+    let out = image::open(&styled).unwrap().to_rgb8();
+    let input = image::open(&photo).unwrap().to_rgb8();
+    assert_eq!(out.dimensions(), (40, 28));
+    let changed = out
+        .pixels()
+        .zip(input.pixels())
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(changed > 1000, "{changed} of 1120 pixels changed");
+
+    // Baked into a fixed-style model, the same picture gives the same output.
+    let baked = dir.path().join("baked.gsm");
+    ganstyle()
+        .arg("import")
+        .arg(&arbitrary)
+        .arg("--style")
+        .arg(&picture)
+        .arg("-o")
+        .arg(&baked)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("1 style: painting"));
+    let again = dir.path().join("again.png");
+    ganstyle()
+        .args(["image", "--device", "cpu", "--model"])
+        .arg(&baked)
+        .arg(&photo)
+        .arg("-o")
+        .arg(&again)
+        .assert()
+        .success();
+    assert_eq!(image::open(&again).unwrap().to_rgb8(), out);
+    ganstyle()
+        .args(["info", "--model"])
+        .arg(&baked)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("magenta"))
+        .stdout(predicate::str::contains("Apache-2.0"));
+
+    // A fixed-style model cannot take a picture, nor an arbitrary one go without.
+    ganstyle()
+        .args(["image", "--device", "cpu", "--model"])
+        .arg(&baked)
+        .arg("--style-image")
+        .arg(&picture)
+        .arg(&photo)
+        .arg("-o")
+        .arg(dir.path().join("x.png"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("baked.gsm"))
+        .stderr(predicate::str::contains("style pictures need"));
+    ganstyle()
+        .args(["image", "--device", "cpu", "--model"])
+        .arg(&arbitrary)
+        .arg(&photo)
+        .arg("-o")
+        .arg(dir.path().join("x.png"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--style-image"));
+
+    // Missing, tiny and non-picture style pictures are named.
+    let tiny = dir.path().join("tiny.png");
+    write_png(&tiny, 12, 40);
+    let text = dir.path().join("notes.jpg");
+    std::fs::write(&text, "not a picture").unwrap();
+    for (bad, says) in [
+        (dir.path().join("missing.png"), "missing.png"),
+        (tiny, "too small"),
+        (text, "notes.jpg"),
+    ] {
+        ganstyle()
+            .args(["image", "--device", "cpu", "--model"])
+            .arg(&arbitrary)
+            .arg("--style-image")
+            .arg(&bad)
+            .arg(&photo)
+            .arg("-o")
+            .arg(dir.path().join("x.png"))
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(says));
+    }
+    // No arbitrary-style model anywhere (the cache is empty and models/ holds none).
+    ganstyle()
+        .args(["image", "--device", "cpu", "--style-image"])
+        .arg(&picture)
+        .arg(&photo)
+        .arg("-o")
+        .arg(dir.path().join("x.png"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no arbitrary-style model"));
+}

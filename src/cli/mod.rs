@@ -126,6 +126,10 @@ pub struct StyleArgs {
     /// Style name or index, for multi-style models.
     #[arg(long)]
     pub style: Option<String>,
+    /// Any picture as the style (repeat to blend several with --style-mix), through an
+    /// arbitrary-style model: --model, or the one scripts/fetch-assets.sh imports.
+    #[arg(long = "style-image", value_name = "IMG")]
+    pub style_images: Vec<std::path::PathBuf>,
     /// Blend styles of a multi-style model: one weight per style, e.g. 0.7,0.3.
     #[arg(long, value_name = "W1,W2,...")]
     pub style_mix: Option<String>,
@@ -148,13 +152,22 @@ impl StyleArgs {
     /// the style asked for. Returns the model's style names.
     pub fn validate(&self) -> anyhow::Result<Vec<String>> {
         self.options().validate()?;
-        let source = ModelSource::resolve(self.model.as_deref())?;
-        let model = source.load(&burn::tensor::Device::flex())?;
+        let model = self.source()?.load(&burn::tensor::Device::flex())?;
         model.style_mix(&StyleChoice::from_options(
             self.style.as_deref(),
             self.style_mix.as_deref(),
         )?)?;
         Ok(model.meta.style_names)
+    }
+
+    /// Where the model comes from: the model, or an arbitrary-style model with the style
+    /// pictures.
+    pub fn source(&self) -> crate::Result<ModelSource> {
+        if self.style_images.is_empty() {
+            ModelSource::resolve(self.model.as_deref())
+        } else {
+            ModelSource::style_pictures(self.model.as_deref(), self.style_images.clone())
+        }
     }
 
     fn options(&self) -> StyleOptions {
@@ -172,6 +185,9 @@ impl StyleArgs {
         if let Some(model) = &self.model {
             element.set_property("model", model);
         }
+        if let Some(picture) = self.style_images.first() {
+            element.set_property("style-image", picture.display().to_string());
+        }
         element.set_property("style", &self.style);
         element.set_property("style-mix", &self.style_mix);
         element.set_property("strength", f64::from(self.strength));
@@ -182,7 +198,7 @@ impl StyleArgs {
 
     /// Load the model and build the stylizer these options describe.
     pub fn stylizer(&self) -> anyhow::Result<Stylizer> {
-        let source = ModelSource::resolve(self.model.as_deref())?;
+        let source = self.source()?;
         let choice = StyleChoice::from_options(self.style.as_deref(), self.style_mix.as_deref())?;
         let (device, _) = device::select(self.device)?;
         Ok(Stylizer::new(&source, device, &choice, self.options())?)

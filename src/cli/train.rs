@@ -24,6 +24,7 @@ use crate::train::{self, StepOutcome, TrainConfig, Trainer};
   ganstyle train --style a.png --content ~/.cache/ganstyle/photos/train --video clip.mp4 --out models/a.gsm
   ganstyle train --style a.png --vgg vgg16.pth --out models/a.gsm          # another VGG file
   ganstyle train --resume models/my_style.ckpt --steps 6000                # continue a run
+  ganstyle train --init mosaic-m.gsm --style pattern:mosaic --out m.gsm    # fine-tune a model
 
 A style is an image file or pattern:NAME for a built-in pattern (mosaic, ink-hatching,
 pointillism, swirls, impasto, watercolour). Next to --out the run writes NAME.ckpt (checkpoint), NAME.samples.png
@@ -116,6 +117,10 @@ pub struct TrainArgs {
     /// Sample grid and loss curve every N steps.
     #[arg(long, default_value_t = TrainConfig::SAMPLE_EVERY)]
     pub sample_every: u64,
+    /// Start the generator from this model's weights (fine-tuning an imported or earlier
+    /// model); --arch is taken from it, and --style must give one picture per style it holds.
+    #[arg(long, value_name = "MODEL", conflicts_with = "resume")]
+    pub init: Option<PathBuf>,
     /// Continue from a checkpoint (its settings are used; --steps may raise the total).
     #[arg(long, value_name = "CHECKPOINT")]
     pub resume: Option<PathBuf>,
@@ -188,6 +193,13 @@ fn config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
         }
     }
     config.arch = args.arch;
+    if let Some(init) = &args.init {
+        config.arch = crate::model::Model::load(init, &burn::tensor::Device::flex())?
+            .meta
+            .generator
+            .arch;
+        config.init = Some(init.clone());
+    }
     config.content = args.content.clone();
     config.video = args.video.clone();
     config.video_frames = args.video_frames;

@@ -41,7 +41,6 @@ use gstreamer_video::subclass::prelude::*;
 use super::settings::{self, DEFAULT_STRENGTH, Settings, StyleSelection};
 use super::stats::Stats;
 use crate::frame::packed::FrameGeometry;
-use crate::model::ModelSource;
 use crate::stylize::Stylizer;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -101,7 +100,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 fn load(settings: &Settings, device: Device) -> crate::Result<Stylizer> {
-    let source = ModelSource::resolve(settings.model.as_deref())?;
+    let source = settings.source()?;
     Stylizer::new(
         &source,
         device,
@@ -118,7 +117,7 @@ impl Ganstyle {
         };
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let slot = Arc::clone(&self.reload);
-        let name = settings.model_name().to_string();
+        let name = settings.model_name();
         gst::info!(CAT, imp = self, "loading {name} in the background");
         let spawned = std::thread::Builder::new()
             .name("ganstyle-load".into())
@@ -304,12 +303,16 @@ impl ObjectImpl for Ganstyle {
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut settings = lock(&self.settings);
-        let model_before = settings.model.clone();
+        let before = (settings.model.clone(), settings.style_image.clone());
         settings.set(pspec.name(), value);
         let after = settings.clone();
         drop(settings);
         match pspec.name() {
-            "model" if after.model != model_before => self.start_reload(after),
+            "model" | "style-image"
+                if (after.model.clone(), after.style_image.clone()) != before =>
+            {
+                self.start_reload(after)
+            }
             "strength" => self.obj().set_passthrough(after.strength == 0.0),
             _ => {}
         }

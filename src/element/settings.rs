@@ -36,8 +36,11 @@ impl StyleSelection {
 /// The property values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
-    /// `model`: a path or shipped name; `None` is the embedded model.
+    /// `model`: a path or shipped name; `None` is the embedded model (or, with a style
+    /// picture, the default arbitrary-style model).
     pub model: Option<String>,
+    /// `style-image`: a picture to use as the style, with an arbitrary-style model.
+    pub style_image: Option<String>,
     /// `style` and `style-mix`.
     pub style: StyleSelection,
     /// `strength`.
@@ -56,6 +59,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             model: None,
+            style_image: None,
             style: StyleSelection::default(),
             strength: DEFAULT_STRENGTH,
             preserve_color: DEFAULT_PRESERVE_COLOR,
@@ -78,10 +82,26 @@ impl Settings {
     }
 
     /// The model, for messages.
-    pub fn model_name(&self) -> &str {
-        self.model
-            .as_deref()
-            .unwrap_or("the embedded default model")
+    pub fn model_name(&self) -> String {
+        let model = self.model.as_deref();
+        match &self.style_image {
+            Some(picture) => format!(
+                "{} with style picture {picture}",
+                model.unwrap_or("the default arbitrary-style model")
+            ),
+            None => model.unwrap_or("the embedded default model").to_string(),
+        }
+    }
+
+    /// Where the model comes from.
+    pub fn source(&self) -> crate::Result<crate::model::ModelSource> {
+        use crate::model::ModelSource;
+        match &self.style_image {
+            Some(picture) => {
+                ModelSource::style_pictures(self.model.as_deref(), vec![picture.into()])
+            }
+            None => ModelSource::resolve(self.model.as_deref()),
+        }
     }
 }
 
@@ -96,6 +116,7 @@ impl Settings {
         };
         match name {
             "model" => self.model = text(),
+            "style-image" => self.style_image = text(),
             "style" => self.style.style = text(),
             "style-mix" => self.style.style_mix = text(),
             "strength" => self.strength = value.get().expect("type checked upstream"),
@@ -111,6 +132,7 @@ impl Settings {
     pub fn get(&self, name: &str) -> glib::Value {
         match name {
             "model" => self.model.to_value(),
+            "style-image" => self.style_image.to_value(),
             "style" => self.style.style.to_value(),
             "style-mix" => self.style.style_mix.to_value(),
             "strength" => self.strength.to_value(),
@@ -129,6 +151,11 @@ pub fn specs() -> Vec<glib::ParamSpec> {
                 glib::ParamSpecString::builder("model")
                     .nick("Model")
                     .blurb("Model file (.gsm) or shipped model name (see `ganstyle info`); unset: the embedded default model. Changing it while PLAYING loads the new model in the background and switches between frames")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("style-image")
+                    .nick("Style picture")
+                    .blurb("Any picture as the style, with an arbitrary-style model (`model`, or unset for the one scripts/fetch-assets.sh imports). Changing it while PLAYING computes the new style in the background and switches between frames; a picture that cannot be used is a warning and the previous style stays")
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecString::builder("style")

@@ -264,7 +264,7 @@ impl ArbitraryModel {
         if kind != KIND {
             return Err(ModelFileError::WrongKind {
                 found: String::from_utf8_lossy(kind).into_owned(),
-                expected: "model of kind arbitrary",
+                expected: "model of kind arbitrary, which style pictures need",
             });
         }
         let value: serde_json::Value = serde_json::from_slice(c.get("meta")?)

@@ -31,7 +31,19 @@ pub enum ModelSource {
     File(PathBuf),
     /// The model embedded in the binary.
     Embedded,
+    /// An arbitrary-style model with style pictures: one style per picture, made when loaded.
+    StylePictures {
+        /// The arbitrary-style model file.
+        model: PathBuf,
+        /// The pictures, in style order.
+        pictures: Vec<PathBuf>,
+    },
 }
+
+/// The file name (without extension) an arbitrary-style model is looked for under when none is
+/// named: in the model folders, then in `~/.cache/ganstyle/models`, where
+/// `scripts/fetch-assets.sh` imports it.
+pub const ARBITRARY_NAME: &str = "arbitrary";
 
 /// The default model built into the binary (`models/mosaic.gsm`, fast architecture), used when
 /// no model is given.
@@ -63,9 +75,50 @@ impl ModelSource {
         })
     }
 
+    /// The pictures `pictures` as styles of an arbitrary-style model: `spec` names it as
+    /// [`Self::resolve`] takes names, or is absent for the default one ([`ARBITRARY_NAME`]).
+    pub fn style_pictures(spec: Option<&str>, pictures: Vec<PathBuf>) -> Result<Self> {
+        if pictures.is_empty() {
+            return Err(Error::Setting("no style picture given".into()));
+        }
+        let model = match spec.filter(|s| !s.is_empty()) {
+            Some(spec) => match Self::resolve(Some(spec))? {
+                ModelSource::File(path) => path,
+                _ => {
+                    return Err(Error::Setting(format!(
+                        "style pictures need an arbitrary-style model, not {spec:?}"
+                    )));
+                }
+            },
+            None => default_arbitrary().ok_or_else(|| {
+                Error::Setting(format!(
+                    "no arbitrary-style model: {ARBITRARY_NAME}.gsm is in none of the model folders or {} (scripts/fetch-assets.sh imports it there)",
+                    crate::assets::cache_dir().join("models").display()
+                ))
+            })?,
+        };
+        Ok(ModelSource::StylePictures { model, pictures })
+    }
+
     /// Load the model onto `device`.
     pub fn load(&self, device: &Device) -> Result<Model> {
         match self {
+            ModelSource::StylePictures { model, pictures } => {
+                let arbitrary = arbitrary::ArbitraryModel::load(model, device)?;
+                let loaded = pictures
+                    .iter()
+                    .map(|p| style_picture::load(p))
+                    .collect::<Result<Vec<_>>>()?;
+                let names = pictures
+                    .iter()
+                    .map(|p| {
+                        p.file_stem()
+                            .map(|s| s.to_string_lossy().into_owned())
+                            .unwrap_or_else(|| p.display().to_string())
+                    })
+                    .collect();
+                Ok(arbitrary.bake(names, loaded, self.describe(), device))
+            }
             ModelSource::File(path) => Model::load(path, device),
             ModelSource::Embedded => Model::from_bytes(
                 EMBEDDED_MODEL,
@@ -80,8 +133,22 @@ impl ModelSource {
         match self {
             ModelSource::File(path) => path.display().to_string(),
             ModelSource::Embedded => format!("{EMBEDDED_NAME} (embedded)"),
+            ModelSource::StylePictures { model, pictures } => {
+                let names: Vec<_> = pictures.iter().map(|p| p.display().to_string()).collect();
+                format!("{} with style {}", model.display(), names.join(", "))
+            }
         }
     }
+}
+
+/// The default arbitrary-style model file, if there is one.
+fn default_arbitrary() -> Option<PathBuf> {
+    let name = format!("{ARBITRARY_NAME}.{EXTENSION}");
+    file::model_dirs()
+        .into_iter()
+        .chain([crate::assets::cache_dir().join("models")])
+        .map(|dir| dir.join(&name))
+        .find(|p| p.is_file())
 }
 
 /// Names of the shipped models found in the model folders, plus the embedded one.

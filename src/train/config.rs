@@ -209,6 +209,13 @@ pub struct TrainConfig {
     /// textures. Runs checkpointed before this setting existed continue without it.
     #[serde(default)]
     pub balance_style_layers: bool,
+    /// Start the generator from this model file's weights instead of fresh ones (fine-tuning:
+    /// an imported or earlier model); its architecture and style count must be the run's.
+    #[serde(default)]
+    pub init: Option<PathBuf>,
+    /// Where the starting weights come from, with their licence (from the `init` model).
+    #[serde(default)]
+    pub origin: Option<String>,
 }
 
 fn yes() -> bool {
@@ -301,6 +308,8 @@ impl TrainConfig {
             command: String::new(),
             loss_network_on_runtime: true,
             balance_style_layers: true,
+            init: None,
+            origin: None,
         }
     }
 

@@ -67,12 +67,34 @@ pub struct Trainer {
 }
 
 impl Trainer {
-    /// Start a run: load styles and content, build fresh networks on `device` (autodiff is added here).
-    pub fn new(config: TrainConfig, device: &Device) -> Result<Self> {
+    /// Start a run: load styles and content, build fresh networks on `device` (autodiff is
+    /// added here); the generator starts from `config.init`'s weights when that is set.
+    pub fn new(mut config: TrainConfig, device: &Device) -> Result<Self> {
         let device = device.clone().autodiff();
         device.seed(config.seed);
+        let generator = match &config.init {
+            Some(path) => {
+                let model = Model::load(path, &device)?;
+                let (arch, styles) = (model.meta.generator.arch, model.meta.generator.styles);
+                if (arch, styles) != (config.arch, config.styles.len()) {
+                    return Err(Error::Setting(format!(
+                        "{} is a {} model of {styles} style{}; this run trains a {} generator of {}: give --arch {} and one --style per style of the model ({})",
+                        path.display(),
+                        arch.name(),
+                        if styles == 1 { "" } else { "s" },
+                        config.arch.name(),
+                        config.styles.len(),
+                        arch.name(),
+                        model.meta.style_names.join(", ")
+                    )));
+                }
+                config.origin = model.meta.origin.clone();
+                model.generator
+            }
+            None => GeneratorConfig::new(config.arch, config.styles.len()).init(&device),
+        };
         let nets = Networks {
-            generator: GeneratorConfig::new(config.arch, config.styles.len()).init(&device),
+            generator,
             discriminator: DiscriminatorConfig::default().init(&device),
             generator_optimizer: config.optimizer.init(),
             discriminator_optimizer: config.optimizer.init(),
@@ -395,7 +417,7 @@ impl Trainer {
                 style_names: self.config.style_names.clone(),
                 written_by: format!("ganstyle {}", env!("CARGO_PKG_VERSION")),
                 training,
-                origin: None,
+                origin: self.config.origin.clone(),
             },
             generator,
             style_images: self
