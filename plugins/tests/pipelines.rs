@@ -55,6 +55,7 @@ fn gst_inspect_documents_every_property() {
     assert!(out.status.success(), "{shown}");
     for property in [
         "model",
+        "style-image",
         "style",
         "style-mix",
         "strength",
