@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # A sample grid of real photographs for a model: one row per photograph, the photo then the
 # model's output, at the size `ganstyle eval` measures at (256 px on the short side, centre
-# cropped to 384×256 so rows line up). The photographs default to the held-out ones
+# cropped to 384×256 so rows line up). STYLE "all" gives one column per style of a multi-style
+# model, under a top row of the style images. The photographs default to the held-out ones
 # scripts/fetch-assets.sh puts in the cache.
 #
-#   scripts/photo-grid.sh MODEL OUT.png [STYLE] [PHOTO_DIR]
+#   scripts/photo-grid.sh MODEL OUT.png [STYLE|all] [PHOTO_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-model=${1:?usage: scripts/photo-grid.sh MODEL OUT.png [STYLE] [PHOTO_DIR]}
-out=${2:?usage: scripts/photo-grid.sh MODEL OUT.png [STYLE] [PHOTO_DIR]}
+usage="usage: scripts/photo-grid.sh MODEL OUT.png [STYLE|all] [PHOTO_DIR]"
+model=${1:?$usage}
+out=${2:?$usage}
 style=${3-}
 photos=${4:-$HOME/.cache/ganstyle/photos/eval}
 bin="$CARGO_TARGET_DIR/debug/ganstyle"
@@ -17,17 +19,42 @@ bin="$CARGO_TARGET_DIR/debug/ganstyle"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-inputs=() filter="" rows=0
+styles=("$style")
+if [[ "$style" == all ]]; then
+    IFS=', ' read -r -a styles <<<"$("$bin" info --model "$model" | sed -n 's/^styles: *//p')"
+fi
+inputs=() filter="" rows=0 n=0
+add() { inputs+=(-i "$1"); n=$((n + 1)); }
+if [[ "$style" == all ]]; then
+    # The top row: a blank cell, then each style's own picture (the pattern of that name).
+    ffmpeg -loglevel error -y -f lavfi -i color=white:s=384x256 -frames:v 1 "$work/blank.png"
+    add "$work/blank.png"
+    cells="[0]"
+    for s in "${styles[@]}"; do
+        "$bin" pattern "$s" -o "$work/style-$s.png" --size 256 >/dev/null
+        ffmpeg -loglevel error -y -i "$work/style-$s.png" -vf "pad=384:256:64:0:white" \
+            "$work/style-$s.cell.png"
+        cells+="[$n]"
+        add "$work/style-$s.cell.png"
+    done
+    filter+="${cells}hstack=inputs=$((${#styles[@]} + 1))[r$rows];"
+    rows=$((rows + 1))
+fi
 for photo in "$photos"/*.jpg "$photos"/*.png; do
     [[ -f "$photo" ]] || continue
     name=$(basename "${photo%.*}")
     ffmpeg -loglevel error -y -i "$photo" -vf "scale=-2:256,crop=384:256" -frames:v 1 \
         "$work/$name.png"
-    args=(image "$work/$name.png" -o "$work/$name.styled.png" --model "$model" --device cpu)
-    [[ -n "$style" ]] && args+=(--style "$style")
-    "$bin" "${args[@]}" >/dev/null
-    inputs+=(-i "$work/$name.png" -i "$work/$name.styled.png")
-    filter+="[$((2 * rows))][$((2 * rows + 1))]hstack[r$rows];"
+    cells="[$n]"
+    add "$work/$name.png"
+    for s in "${styles[@]}"; do
+        args=(image "$work/$name.png" -o "$work/$name.styled-$s.png" --model "$model" --device cpu)
+        [[ -n "$s" ]] && args+=(--style "$s")
+        "$bin" "${args[@]}" >/dev/null
+        cells+="[$n]"
+        add "$work/$name.styled-$s.png"
+    done
+    filter+="${cells}hstack=inputs=$((${#styles[@]} + 1))[r$rows];"
     rows=$((rows + 1))
 done
 ((rows > 0)) || { echo "no .jpg or .png photographs in $photos" >&2; exit 1; }
@@ -41,4 +68,4 @@ else
 fi
 ffmpeg -loglevel error -y "${inputs[@]}" -filter_complex "$filter" -frames:v 1 "$work/grid.png"
 mv "$work/grid.png" "$out"
-echo "$out: $rows photographs, photo | $model${style:+ ($style)}"
+echo "$out: $rows rows, photo | $model${style:+ ($style)}"

