@@ -41,9 +41,10 @@ pub struct EvalArgs {
     /// Frames of the clip to use.
     #[arg(long, default_value_t = 30)]
     pub clip_frames: usize,
-    /// Style image for the style loss (default: the one stored in the model).
-    #[arg(long)]
-    pub style_image: Option<PathBuf>,
+    /// Measure the style loss and stylization ratio against this image instead of the style
+    /// image stored in the model (with --style-image, the style picture itself).
+    #[arg(long, value_name = "IMG")]
+    pub target_style: Option<PathBuf>,
     /// VGG16/19 file (torchvision .pth/.safetensors, or a Keras .h5) for the losses (default:
     /// the fetched VGG16, else the random multi-scale network, which gives no stylization ratio).
     #[arg(long)]
@@ -62,7 +63,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let (sw, sh) = parse_size(&args.speed_size)?;
     let mut stylizer = args.style.stylizer()?;
     let model = stylizer.model();
-    let style = match &args.style_image {
+    let style = match &args.target_style {
         Some(path) => load_image(path)?,
         None => {
             let index = model

@@ -229,6 +229,14 @@ mod tests {
     use std::path::Path;
 
     #[test]
+    fn every_subcommand_is_a_valid_clap_command() {
+        // clap's own consistency checks (unique long names, valid defaults, ...), which it
+        // otherwise runs only when a subcommand is parsed.
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
     fn library_errors_name_no_flags_and_the_cli_adds_them() {
         let exists = crate::files::refuse_existing(Path::new("Cargo.toml"), false).unwrap_err();
         assert_eq!(exists.to_string(), "Cargo.toml exists");

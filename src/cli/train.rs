@@ -97,6 +97,10 @@ pub struct TrainArgs {
     /// Temporal-consistency weight (0 turns it off) [default: 1e5 with VGG, 20 with the random network].
     #[arg(long)]
     pub temporal_weight: Option<f32>,
+    /// With --init: weight of the starting model's own output as a target (mean squared pixel
+    /// difference), so fine-tuning for video keeps its look [default: 0, off].
+    #[arg(long, requires = "init")]
+    pub teacher_weight: Option<f32>,
     /// Sum the style layers' Gram distances as they are, not each relative to its target: relu1_2's,
     /// orders of magnitude the largest, then decides, and the model learns colours rather than
     /// strokes (how models were trained before; for comparisons).
@@ -187,6 +191,7 @@ fn config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
         (&mut w.adversarial, args.adversarial_weight),
         (&mut w.tv, args.tv_weight),
         (&mut w.temporal, args.temporal_weight),
+        (&mut w.teacher, args.teacher_weight),
     ] {
         if let Some(value) = flag {
             *weight = value;

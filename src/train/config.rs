@@ -104,6 +104,10 @@ pub struct LossWeights {
     pub tv: f32,
     /// Temporal consistency.
     pub temporal: f32,
+    /// Closeness to the starting model's own output (with `init`): the mean squared pixel
+    /// difference, so fine-tuning for video keeps the look it started from. 0: off.
+    #[serde(default)]
+    pub teacher: f32,
 }
 
 impl LossWeights {
@@ -123,6 +127,7 @@ impl LossWeights {
                 adversarial: 50.0,
                 tv: 10.0,
                 temporal: 1e5,
+                teacher: 0.0,
             }
         } else {
             Self {
@@ -131,6 +136,7 @@ impl LossWeights {
                 adversarial: 0.05,
                 tv: 0.01,
                 temporal: 20.0,
+                teacher: 0.0,
             }
         }
     }
@@ -143,6 +149,7 @@ impl LossWeights {
             ("adversarial", self.adversarial),
             ("tv", self.tv),
             ("temporal", self.temporal),
+            ("teacher", self.teacher),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -356,11 +363,21 @@ impl TrainConfig {
             return bad("learning rates must be positive".into());
         }
         let w = &self.weights;
-        if [w.content, w.style, w.adversarial, w.tv, w.temporal]
-            .iter()
-            .any(|v| !v.is_finite() || *v < 0.0)
+        if [
+            w.content,
+            w.style,
+            w.adversarial,
+            w.tv,
+            w.temporal,
+            w.teacher,
+        ]
+        .iter()
+        .any(|v| !v.is_finite() || *v < 0.0)
         {
             return bad("loss weights must be finite and ≥ 0".into());
+        }
+        if w.teacher > 0.0 && self.init.is_none() {
+            return bad("a teacher weight needs a starting model (init) to be the teacher".into());
         }
         if !(self.max_shift.is_finite() && self.local_motion.is_finite())
             || self.max_shift < 0.0

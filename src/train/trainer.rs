@@ -54,6 +54,8 @@ pub struct Trainer {
     pub device_description: String,
     device: Device,
     nets: Networks,
+    /// The starting model, frozen, when the teacher term is on.
+    teacher: Option<crate::model::Generator>,
     /// The loss network with each style's Gram targets.
     perceptual: Perceptual,
     /// Per style, the image the discriminator sees as real (scaled to `style_size`).
@@ -121,6 +123,10 @@ impl Trainer {
         device: Device,
     ) -> Result<Self> {
         config.validate()?;
+        let teacher = match (&config.init, config.weights.teacher > 0.0) {
+            (Some(path), true) => Some(Model::load(path, &device)?.generator.no_grad()),
+            _ => None,
+        };
         let loss_net = LossNetwork::new(config.vgg.as_deref(), &device)?;
         let style_images = config
             .styles
@@ -153,6 +159,7 @@ impl Trainer {
             state,
             device,
             nets,
+            teacher,
             perceptual,
             style_images,
             content,
@@ -328,6 +335,12 @@ impl Trainer {
         if let Some(t) = temporal {
             values.insert("temporal".into(), t.clone().into_scalar());
             rest = rest + t * f64::from(w.temporal);
+        }
+        if let Some(teacher) = &self.teacher {
+            let target = teacher.forward(x.clone(), mix.clone()).detach(); // [b, 3, s, s]
+            let t = losses::mse(y.clone(), target);
+            values.insert("teacher".into(), t.clone().into_scalar());
+            rest = rest + t * f64::from(w.teacher);
         }
         let value = perceptual.value + rest.clone().into_scalar::<f32>();
         Ok(GeneratorLosses {
@@ -520,6 +533,59 @@ mod tests {
         config.batch = 1;
         config.style_size = 64;
         Trainer::new(config, &Device::flex()).unwrap()
+    }
+
+    #[test]
+    fn a_fine_tune_starts_from_its_init_model_and_the_teacher_term_measures_drift_from_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = tiny_trainer(dir.path());
+        for _ in 0..2 {
+            first.step().unwrap();
+        }
+        let init = dir.path().join("init.gsm");
+        first.model().save(&init).unwrap();
+
+        let styles = vec![super::super::StyleSource::Pattern(StylePattern::Mosaic)];
+        let mut config = TrainConfig::new(styles, None, dir.join("ft.gsm"));
+        config.size = 32;
+        config.batch = 1;
+        config.style_size = 64;
+        config.init = Some(init.clone());
+        config.weights.teacher = 1000.0;
+        let mut tuned = Trainer::new(config.clone(), &Device::flex()).unwrap();
+        // Before any update the generator is its teacher: no drift.
+        let losses = tuned
+            .generator_losses(0, &mut StdRng::seed_from_u64(4))
+            .unwrap();
+        assert!(losses.values["teacher"] < 1e-10, "{:?}", losses.values);
+        let probe = |g: &Generator| {
+            let x = Tensor::<4>::ones([1, 3, 16, 16], &Device::flex()) * 0.4;
+            crate::infer::values(g.forward(x, Tensor::ones([1, 1], &Device::flex())))
+        };
+        assert_eq!(
+            probe(&tuned.model().generator),
+            probe(&first.model().generator)
+        );
+        for _ in 0..3 {
+            tuned.step().unwrap();
+        }
+        let losses = tuned
+            .generator_losses(0, &mut StdRng::seed_from_u64(4))
+            .unwrap();
+        assert!(losses.values["teacher"] > 0.0, "{:?}", losses.values);
+        // Without init, a teacher weight is refused; so is an init of another shape.
+        let mut no_init = config.clone();
+        no_init.init = None;
+        assert!(Trainer::new(no_init, &Device::flex()).is_err());
+        let mut two = config;
+        two.styles
+            .push(super::super::StyleSource::Pattern(StylePattern::Swirls));
+        two.style_names.push("swirls".into());
+        let err = Trainer::new(two, &Device::flex())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("init.gsm") && err.contains("1 style"), "{err}");
     }
 
     #[test]
