@@ -511,6 +511,20 @@ fn magenta_data(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
+/// `ganstyle image PHOTO -o OUT --device cpu`, with `--model` and `--style-image` when given.
+fn image_cmd(model: Option<&Path>, picture: Option<&Path>, photo: &Path, out: &Path) -> Command {
+    let mut command = ganstyle();
+    command.args(["image", "--device", "cpu"]);
+    if let Some(model) = model {
+        command.arg("--model").arg(model);
+    }
+    if let Some(picture) = picture {
+        command.arg("--style-image").arg(picture);
+    }
+    command.arg(photo).arg("-o").arg(out);
+    command
+}
+
 #[test]
 fn import_then_any_picture_is_a_style_and_bad_pictures_are_named() {
     let dir = tempfile::tempdir().unwrap();
@@ -534,14 +548,7 @@ fn import_then_any_picture_is_a_style_and_bad_pictures_are_named() {
     .save(&picture)
     .unwrap();
     let styled = dir.path().join("styled.png");
-    ganstyle()
-        .args(["image", "--device", "cpu", "--model"])
-        .arg(&arbitrary)
-        .arg("--style-image")
-        .arg(&picture)
-        .arg(&photo)
-        .arg("-o")
-        .arg(&styled)
+    image_cmd(Some(&arbitrary), Some(&picture), &photo, &styled)
         .assert()
         .success();
     let out = image::open(&styled).unwrap().to_rgb8();
@@ -567,12 +574,7 @@ fn import_then_any_picture_is_a_style_and_bad_pictures_are_named() {
         .success()
         .stdout(predicate::str::contains("1 style: painting"));
     let again = dir.path().join("again.png");
-    ganstyle()
-        .args(["image", "--device", "cpu", "--model"])
-        .arg(&baked)
-        .arg(&photo)
-        .arg("-o")
-        .arg(&again)
+    image_cmd(Some(&baked), None, &photo, &again)
         .assert()
         .success();
     assert_eq!(image::open(&again).unwrap().to_rgb8(), out);
@@ -585,24 +587,13 @@ fn import_then_any_picture_is_a_style_and_bad_pictures_are_named() {
         .stdout(predicate::str::contains("Apache-2.0"));
 
     // A fixed-style model cannot take a picture, nor an arbitrary one go without.
-    ganstyle()
-        .args(["image", "--device", "cpu", "--model"])
-        .arg(&baked)
-        .arg("--style-image")
-        .arg(&picture)
-        .arg(&photo)
-        .arg("-o")
-        .arg(dir.path().join("x.png"))
+    let x = dir.path().join("x.png");
+    image_cmd(Some(&baked), Some(&picture), &photo, &x)
         .assert()
         .failure()
         .stderr(predicate::str::contains("baked.gsm"))
         .stderr(predicate::str::contains("style pictures need"));
-    ganstyle()
-        .args(["image", "--device", "cpu", "--model"])
-        .arg(&arbitrary)
-        .arg(&photo)
-        .arg("-o")
-        .arg(dir.path().join("x.png"))
+    image_cmd(Some(&arbitrary), None, &photo, &x)
         .assert()
         .failure()
         .stderr(predicate::str::contains("--style-image"));
@@ -617,25 +608,13 @@ fn import_then_any_picture_is_a_style_and_bad_pictures_are_named() {
         (tiny, "too small"),
         (text, "notes.jpg"),
     ] {
-        ganstyle()
-            .args(["image", "--device", "cpu", "--model"])
-            .arg(&arbitrary)
-            .arg("--style-image")
-            .arg(&bad)
-            .arg(&photo)
-            .arg("-o")
-            .arg(dir.path().join("x.png"))
+        image_cmd(Some(&arbitrary), Some(&bad), &photo, &x)
             .assert()
             .failure()
             .stderr(predicate::str::contains(says));
     }
     // No arbitrary-style model anywhere (the cache is empty and models/ holds none).
-    ganstyle()
-        .args(["image", "--device", "cpu", "--style-image"])
-        .arg(&picture)
-        .arg(&photo)
-        .arg("-o")
-        .arg(dir.path().join("x.png"))
+    image_cmd(None, Some(&picture), &photo, &x)
         .assert()
         .failure()
         .stderr(predicate::str::contains("no arbitrary-style model"));

@@ -117,7 +117,7 @@ fn wire(what: &'static str) -> impl Fn(WireError) -> OnnxError {
 }
 
 fn text(value: Value<'_>, what: &'static str) -> Result<String> {
-    let bytes = value.bytes().ok_or_else(|| OnnxError::Wire {
+    let bytes = value.bytes().ok_or(OnnxError::Wire {
         what,
         source: WireError::Truncated(0),
     })?;

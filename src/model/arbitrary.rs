@@ -17,7 +17,7 @@ use super::generator::{Generator, GeneratorConfig};
 use super::style_encoder::{EncoderPlan, StyleEncoder};
 use super::{Model, layers::CondInstanceNorm};
 use crate::container::SectionFile;
-use crate::error::{Error, ModelFileError, Result, printable};
+use crate::error::{Error, ModelFileError, Result};
 
 /// The `kind` section of an arbitrary-style model file.
 pub const KIND: &[u8] = b"arbitrary";
@@ -105,7 +105,7 @@ fn floats_to_bytes(values: &[f32]) -> Vec<u8> {
 }
 
 fn bytes_to_floats(bytes: &[u8], what: &str) -> std::result::Result<Vec<f32>, ModelFileError> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return Err(ModelFileError::Truncated(format!(
             "{what}: {} bytes is not whole floats",
             bytes.len()
@@ -267,20 +267,7 @@ impl ArbitraryModel {
                 expected: "model of kind arbitrary, which style pictures need",
             });
         }
-        let value: serde_json::Value = serde_json::from_slice(c.get("meta")?)
-            .map_err(|e| ModelFileError::Metadata(printable(&e.to_string())))?;
-        let version = value
-            .get("format_version")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0) as u32;
-        if version != META_VERSION {
-            return Err(ModelFileError::Version {
-                found: version,
-                supported: META_VERSION,
-            });
-        }
-        let meta: ArbitraryMeta = serde_json::from_value(value)
-            .map_err(|e| ModelFileError::Metadata(printable(&e.to_string())))?;
+        let meta: ArbitraryMeta = super::file::parse_versioned(c.get("meta")?)?;
         if meta.transformer.styles != 1 || meta.encoder.vector_len == 0 {
             return Err(ModelFileError::Metadata(
                 "an arbitrary-style transformer holds exactly one style table".into(),

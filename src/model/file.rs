@@ -326,7 +326,11 @@ pub fn load_weights<M: ModuleSnapshot>(
     }
 }
 
-fn parse_meta(bytes: &[u8]) -> std::result::Result<ModelMeta, ModelFileError> {
+/// Metadata JSON of format [`META_VERSION`], refused by version first (a file from another
+/// format gets that said, not a field-by-field complaint).
+pub(crate) fn parse_versioned<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+) -> std::result::Result<T, ModelFileError> {
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| ModelFileError::Metadata(printable(&e.to_string())))?;
     let version = value
@@ -339,8 +343,11 @@ fn parse_meta(bytes: &[u8]) -> std::result::Result<ModelMeta, ModelFileError> {
             supported: META_VERSION,
         });
     }
-    let meta: ModelMeta = serde_json::from_value(value)
-        .map_err(|e| ModelFileError::Metadata(printable(&e.to_string())))?;
+    serde_json::from_value(value).map_err(|e| ModelFileError::Metadata(printable(&e.to_string())))
+}
+
+fn parse_meta(bytes: &[u8]) -> std::result::Result<ModelMeta, ModelFileError> {
+    let meta: ModelMeta = parse_versioned(bytes)?;
     if meta.generator.styles == 0 || meta.style_names.len() != meta.generator.styles {
         return Err(ModelFileError::Metadata(format!(
             "{} style names for {} styles",

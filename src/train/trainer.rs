@@ -546,7 +546,7 @@ mod tests {
         first.model().save(&init).unwrap();
 
         let styles = vec![super::super::StyleSource::Pattern(StylePattern::Mosaic)];
-        let mut config = TrainConfig::new(styles, None, dir.join("ft.gsm"));
+        let mut config = TrainConfig::new(styles, None, dir.path().join("ft.gsm"));
         config.size = 32;
         config.batch = 1;
         config.style_size = 64;
