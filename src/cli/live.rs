@@ -163,6 +163,8 @@ impl Drop for Keyboard {
 /// The filter's live settings, changed by controls.
 struct Knobs {
     styles: Vec<String>,
+    /// With style pictures, what n/p step through (the element's `style-image`).
+    pictures: Vec<PathBuf>,
     style: usize,
     strength: f64,
     paused: bool,
@@ -174,12 +176,17 @@ impl Knobs {
     fn apply(&mut self, control: Control, element: &gst::Element) -> String {
         match control {
             Control::NextStyle | Control::PreviousStyle => {
-                let n = self.styles.len();
+                let n = self.pictures.len().max(self.styles.len());
                 self.style = if control == Control::NextStyle {
                     (self.style + 1) % n
                 } else {
                     (self.style + n - 1) % n
                 };
+                if let Some(picture) = self.pictures.get(self.style) {
+                    // The element computes the new style in the background.
+                    element.set_property("style-image", picture.display().to_string());
+                    return format!("style picture {}", picture.display());
+                }
                 element.set_property("style-mix", None::<String>);
                 element.set_property("style", Some(self.style.to_string()));
                 format!("style {}", self.styles[self.style])
@@ -280,8 +287,10 @@ pub fn run(args: LiveArgs) -> anyhow::Result<()> {
 
     let (tx, keys) = mpsc::channel();
     let keyboard = Keyboard::start(tx);
+    let pictures = args.style.pictures();
     let mut knobs = Knobs {
         styles,
+        pictures,
         style: 0,
         strength: f64::from(args.style.strength),
         paused: false,
@@ -376,5 +385,36 @@ pub fn run(args: LiveArgs) -> anyhow::Result<()> {
         (Ok(_), Some(reason)) => bail!("{reason}"),
         (Err(err), None) => Err(err).context("live stopped"),
         (Err(err), Some(reason)) => bail!("{reason}; {err}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_style_pictures_n_and_p_step_through_them_on_the_element() {
+        crate::media::init().unwrap();
+        let element = gst::ElementFactory::make("ganstyle").build().unwrap();
+        let pictures: Vec<PathBuf> = ["a.png", "b.png", "c.png"].map(PathBuf::from).to_vec();
+        let mut knobs = Knobs {
+            styles: vec!["a".into(), "b".into(), "c".into()],
+            pictures: pictures.clone(),
+            style: 0,
+            strength: 1.0,
+            paused: false,
+            stability: 0.0,
+            stability_on: 0.5,
+        };
+        let shown = |e: &gst::Element| e.property::<Option<String>>("style-image");
+        assert!(knobs.apply(Control::NextStyle, &element).contains("b.png"));
+        assert_eq!(shown(&element).as_deref(), Some("b.png"));
+        knobs.apply(Control::PreviousStyle, &element);
+        knobs.apply(Control::PreviousStyle, &element);
+        assert_eq!(shown(&element).as_deref(), Some("c.png"), "p wraps around");
+        // Without pictures, n/p pick the model's styles instead.
+        knobs.pictures.clear();
+        knobs.apply(Control::NextStyle, &element);
+        assert_eq!(element.property::<Option<String>>("style").as_deref(), Some("0"));
     }
 }

@@ -126,8 +126,9 @@ pub struct StyleArgs {
     /// Style name or index, for multi-style models.
     #[arg(long)]
     pub style: Option<String>,
-    /// Any picture as the style (repeat to blend several with --style-mix), through an
-    /// arbitrary-style model: --model, or the one scripts/fetch-assets.sh imports.
+    /// Any picture as the style (repeat to blend several with --style-mix; a folder gives every
+    /// picture in it, and `live` steps through them with n/p), through an arbitrary-style
+    /// model: --model, or the one scripts/fetch-assets.sh imports.
     #[arg(long = "style-image", value_name = "IMG")]
     pub style_images: Vec<std::path::PathBuf>,
     /// Blend styles of a multi-style model: one weight per style, e.g. 0.7,0.3.
@@ -166,8 +167,15 @@ impl StyleArgs {
         if self.style_images.is_empty() {
             ModelSource::resolve(self.model.as_deref())
         } else {
-            ModelSource::style_pictures(self.model.as_deref(), self.style_images.clone())
+            let pictures = crate::model::style_picture::expand(&self.style_images)?;
+            ModelSource::style_pictures(self.model.as_deref(), pictures)
         }
+    }
+
+    /// The style pictures, folders expanded (empty when none are given or a folder has none:
+    /// [`Self::validate`] reports that).
+    pub fn pictures(&self) -> Vec<std::path::PathBuf> {
+        crate::model::style_picture::expand(&self.style_images).unwrap_or_default()
     }
 
     fn options(&self) -> StyleOptions {
@@ -185,7 +193,7 @@ impl StyleArgs {
         if let Some(model) = &self.model {
             element.set_property("model", model);
         }
-        if let Some(picture) = self.style_images.first() {
+        if let Some(picture) = self.pictures().first() {
             element.set_property("style-image", picture.display().to_string());
         }
         element.set_property("style", &self.style);

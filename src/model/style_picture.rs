@@ -24,6 +24,37 @@ pub fn check(picture: RgbImage, path: &Path) -> Result<RgbImage> {
     Ok(picture)
 }
 
+/// The pictures a list of paths names: a file stands for itself, a folder for the pictures in
+/// it (png, jpg, jpeg, webp, bmp; not its subfolders), in name order.
+pub fn expand(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            out.push(path.clone());
+            continue;
+        }
+        let mut found: Vec<_> = std::fs::read_dir(path)
+            .map_err(|e| Error::io(path, e))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.is_file()
+                    && p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                        ["png", "jpg", "jpeg", "webp", "bmp"].contains(&e.to_ascii_lowercase().as_str())
+                    })
+            })
+            .collect();
+        if found.is_empty() {
+            return Err(Error::Image {
+                path: path.clone(),
+                reason: "a folder with no pictures (png, jpg, jpeg, webp, bmp) in it".into(),
+            });
+        }
+        found.sort();
+        out.extend(found);
+    }
+    Ok(out)
+}
+
 /// Read a style picture file; errors name the file.
 pub fn load(path: &Path) -> Result<RgbImage> {
     check(crate::picture::load_image(path)?, path)
