@@ -561,6 +561,27 @@ fn import_then_any_picture_is_a_style_and_bad_pictures_are_named() {
         .count();
     assert!(changed > 1000, "{changed} of 1120 pixels changed");
 
+    // Strength 0.5 moves the style toward the photo's own: a half-way style, not the faded
+    // double image that blending the photo with the full output gives.
+    let half = dir.path().join("half.png");
+    image_cmd(Some(&arbitrary), Some(&picture), &photo, &half)
+        .args(["--strength", "0.5"])
+        .assert()
+        .success();
+    let half = image::open(&half).unwrap().to_rgb8();
+    let off_blend: f64 = half
+        .as_raw()
+        .iter()
+        .zip(input.as_raw().iter().zip(out.as_raw()))
+        .map(|(h, (i, o))| (f64::from(*h) - (f64::from(*i) + f64::from(*o)) / 2.0).abs())
+        .sum::<f64>()
+        / half.as_raw().len() as f64;
+    assert!(
+        off_blend > 3.0,
+        "strength 0.5 is {off_blend:.2} levels from the plain blend"
+    );
+    assert_ne!(half, out);
+
     // Baked into a fixed-style model, the same picture gives the same output.
     let baked = dir.path().join("baked.gsm");
     ganstyle()

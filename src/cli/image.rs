@@ -50,7 +50,10 @@ pub fn run(args: ImageArgs) -> anyhow::Result<()> {
     let mut stylizer = args.style.stylizer()?;
     for (input, output) in args.inputs.iter().zip(&outputs) {
         let image = load_image_within(input, args.max_pixels).map_err(too_large_hint)?;
-        let styled = stylizer.stylize(&image)?;
+        let styled = match args.style.stylizer_toward(&image)? {
+            Some(mut toward) => toward.stylize(&image)?,
+            None => stylizer.stylize(&image)?,
+        };
         save_png(output, &styled)?;
         println!("{} -> {}", input.display(), output.display());
     }

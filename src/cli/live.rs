@@ -415,6 +415,9 @@ mod tests {
         // Without pictures, n/p pick the model's styles instead.
         knobs.pictures.clear();
         knobs.apply(Control::NextStyle, &element);
-        assert_eq!(element.property::<Option<String>>("style").as_deref(), Some("0"));
+        assert_eq!(
+            element.property::<Option<String>>("style").as_deref(),
+            Some("0")
+        );
     }
 }

@@ -100,6 +100,24 @@ impl ModelSource {
         Ok(ModelSource::StylePictures { model, pictures })
     }
 
+    /// For style pictures: the model with one more style after the pictures' own, `content`'s
+    /// style vector, so that mixing toward it makes "half the style" a half-way style rather
+    /// than a faded double image (Magenta's strength). Other sources load as [`Self::load`].
+    pub fn load_with_content(&self, device: &Device, content: &image::RgbImage) -> Result<Model> {
+        let ModelSource::StylePictures { model, pictures } = self else {
+            return self.load(device);
+        };
+        let mut loaded = pictures
+            .iter()
+            .map(|p| style_picture::load(p))
+            .collect::<Result<Vec<_>>>()?;
+        loaded.push(content.clone());
+        let mut names = picture_names(pictures);
+        names.push("content".into());
+        let arbitrary = arbitrary::ArbitraryModel::load(model, device)?;
+        Ok(arbitrary.bake(names, loaded, self.describe(), device))
+    }
+
     /// Load the model onto `device`.
     pub fn load(&self, device: &Device) -> Result<Model> {
         match self {
@@ -109,15 +127,7 @@ impl ModelSource {
                     .iter()
                     .map(|p| style_picture::load(p))
                     .collect::<Result<Vec<_>>>()?;
-                let names = pictures
-                    .iter()
-                    .map(|p| {
-                        p.file_stem()
-                            .map(|s| s.to_string_lossy().into_owned())
-                            .unwrap_or_else(|| p.display().to_string())
-                    })
-                    .collect();
-                Ok(arbitrary.bake(names, loaded, self.describe(), device))
+                Ok(arbitrary.bake(picture_names(pictures), loaded, self.describe(), device))
             }
             ModelSource::File(path) => Model::load(path, device),
             ModelSource::Embedded => Model::from_bytes(
@@ -139,6 +149,18 @@ impl ModelSource {
             }
         }
     }
+}
+
+/// Style names for pictures: their file stems.
+fn picture_names(pictures: &[PathBuf]) -> Vec<String> {
+    pictures
+        .iter()
+        .map(|p| {
+            p.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| p.display().to_string())
+        })
+        .collect()
 }
 
 /// The default arbitrary-style model file, if there is one.

@@ -39,7 +39,8 @@ pub fn expand(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>> {
             .filter(|p| {
                 p.is_file()
                     && p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                        ["png", "jpg", "jpeg", "webp", "bmp"].contains(&e.to_ascii_lowercase().as_str())
+                        ["png", "jpg", "jpeg", "webp", "bmp"]
+                            .contains(&e.to_ascii_lowercase().as_str())
                     })
             })
             .collect();
