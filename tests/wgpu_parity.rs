@@ -17,34 +17,37 @@ fn generator_output_matches_between_cpu_and_wgpu() {
     let (gpu, _) = ganstyle::device::gpu().unwrap();
     let cpu = Device::flex();
 
-    let config = GeneratorConfig::new(Arch::Fast, 2);
-    let on_cpu = seeded(config.init(&cpu), 3);
-    let mut on_gpu = config.init(&gpu);
-    load_weights(&mut on_gpu, &weights_to_bytes(&on_cpu).unwrap()).unwrap();
+    // Every architecture but johnson (the same layer kinds as fast, and slow on lavapipe).
+    for arch in [Arch::Fast, Arch::Magenta] {
+        let config = GeneratorConfig::new(arch, 2);
+        let on_cpu = seeded(config.init(&cpu), 3);
+        let mut on_gpu = config.init(&gpu);
+        load_weights(&mut on_gpu, &weights_to_bytes(&on_cpu).unwrap()).unwrap();
 
-    let pixels: Vec<f32> = (0..3 * 13 * 18)
-        .map(|i| ((i * 7919) % 256) as f32 / 255.0)
-        .collect();
-    let x = Tensor::<4>::from_data(TensorData::new(pixels, [1, 3, 13, 18]), &cpu);
-    let mix = [[0.25f32, 0.75]];
-    let a: Vec<f32> = on_cpu
-        .forward(x.clone(), Tensor::from_floats(mix, &cpu))
-        .into_data()
-        .try_to_vec::<f32>()
-        .unwrap();
-    let b: Vec<f32> = on_gpu
-        .forward(x.to_device(&gpu), Tensor::from_floats(mix, &gpu))
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .unwrap();
-    assert_eq!(a.len(), b.len());
-    let worst = a
-        .iter()
-        .zip(&b)
-        .map(|(p, q)| (p - q).abs())
-        .fold(0.0f32, f32::max);
-    assert!(worst < 1e-4, "largest difference {worst}");
+        let pixels: Vec<f32> = (0..3 * 13 * 18)
+            .map(|i| ((i * 7919) % 256) as f32 / 255.0)
+            .collect();
+        let x = Tensor::<4>::from_data(TensorData::new(pixels, [1, 3, 13, 18]), &cpu);
+        let mix = [[0.25f32, 0.75]];
+        let a: Vec<f32> = on_cpu
+            .forward(x.clone(), Tensor::from_floats(mix, &cpu))
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let b: Vec<f32> = on_gpu
+            .forward(x.to_device(&gpu), Tensor::from_floats(mix, &gpu))
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap();
+        assert_eq!(a.len(), b.len());
+        let worst = a
+            .iter()
+            .zip(&b)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-4, "{arch:?}: largest difference {worst}");
+    }
 }
 
 /// The GPU frame path (WGSL kernels on burn-wgpu's tensor buffers) restyles a packed frame as
