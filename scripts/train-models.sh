@@ -57,3 +57,12 @@ run mosaic-strong models/mosaic-strong.gsm --style pattern:mosaic --steps 1500 "
 # The johnson architecture on mosaic's exact settings: the quality reference for the fast
 # architecture (models/README.md, "fast against johnson").
 ARCH=johnson run mosaic-johnson models/mosaic-johnson.gsm --style pattern:mosaic --steps 1500
+
+# magenta-six is not trained: the six patterns baked into Magenta's imported transformer
+# (models/README.md, "magenta-six"; scripts/setup.sh imports arbitrary.gsm).
+cache="${GANSTYLE_CACHE:-$HOME/.cache/ganstyle}"
+six=()
+for pattern in mosaic ink-hatching pointillism swirls impasto watercolour; do
+    six+=(--style "pattern:$pattern")
+done
+"$bin" import "$cache/models/arbitrary.gsm" "${six[@]}" -o models/magenta-six.gsm --force
