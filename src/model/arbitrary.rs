@@ -245,15 +245,12 @@ impl ArbitraryModel {
 
     /// Load an arbitrary-style model file.
     pub fn load(path: &Path, device: &Device) -> Result<Self> {
-        let container = SectionFile::read(path)?;
-        Self::from_container(&container, device).map_err(|reason| Error::model(path, reason))
+        super::file::read_with(path, |c| Self::from_container(c, device))
     }
 
     /// Load from the bytes of a model file; `origin` names them in errors.
     pub fn from_bytes(bytes: &[u8], origin: &Path, device: &Device) -> Result<Self> {
-        SectionFile::from_bytes(bytes)
-            .and_then(|c| Self::from_container(&c, device))
-            .map_err(|reason| Error::model(origin, reason))
+        super::file::bytes_with(bytes, origin, |c| Self::from_container(c, device))
     }
 
     fn from_container(

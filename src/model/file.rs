@@ -102,15 +102,12 @@ impl Model {
 
     /// Load a model file onto `device`.
     pub fn load(path: &Path, device: &Device) -> Result<Self> {
-        let container = SectionFile::read(path)?;
-        Self::from_container(&container, device).map_err(|reason| Error::model(path, reason))
+        read_with(path, |c| Self::from_container(c, device))
     }
 
     /// Load from the bytes of a model file; `origin` names them in errors.
     pub fn from_bytes(bytes: &[u8], origin: &Path, device: &Device) -> Result<Self> {
-        SectionFile::from_bytes(bytes)
-            .and_then(|c| Self::from_container(&c, device))
-            .map_err(|reason| Error::model(origin, reason))
+        bytes_with(bytes, origin, |c| Self::from_container(c, device))
     }
 
     fn from_container(
@@ -151,6 +148,26 @@ impl Model {
     pub fn style_mix(&self, choice: &StyleChoice) -> Result<Vec<f32>> {
         choice.weights(&self.meta.style_names)
     }
+}
+
+/// Read the section file at `path` and build from it; errors name the file.
+pub(crate) fn read_with<T>(
+    path: &Path,
+    build: impl FnOnce(&SectionFile) -> std::result::Result<T, ModelFileError>,
+) -> Result<T> {
+    let container = SectionFile::read(path)?;
+    build(&container).map_err(|reason| Error::model(path, reason))
+}
+
+/// Build from the bytes of a section file; `origin` names them in errors.
+pub(crate) fn bytes_with<T>(
+    bytes: &[u8],
+    origin: &Path,
+    build: impl FnOnce(&SectionFile) -> std::result::Result<T, ModelFileError>,
+) -> Result<T> {
+    SectionFile::from_bytes(bytes)
+        .and_then(|c| build(&c))
+        .map_err(|reason| Error::model(origin, reason))
 }
 
 fn container(model: &Model) -> Result<SectionFile> {
