@@ -206,11 +206,17 @@ impl StyleArgs {
         element.set_property("max-size", self.max_size);
     }
 
+    /// Whether `strength` moves the style pictures' style toward each image's own
+    /// ([`Self::stylizer_toward`]) rather than blending outputs.
+    pub fn moves_toward_content(&self) -> bool {
+        !self.style_images.is_empty() && self.strength < 1.0
+    }
+
     /// With style pictures and a strength under 1: the stylizer for one `content` image, whose
     /// style is the pictures' (mixed as asked) moved toward the content's own style vector by
     /// 1 − strength, at full strength. None otherwise (use [`Self::stylizer`]).
     pub fn stylizer_toward(&self, content: &::image::RgbImage) -> anyhow::Result<Option<Stylizer>> {
-        if self.style_images.is_empty() || self.strength >= 1.0 {
+        if !self.moves_toward_content() {
             return Ok(None);
         }
         let source = self.source()?;

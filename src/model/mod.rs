@@ -104,17 +104,33 @@ impl ModelSource {
     /// style vector, so that mixing toward it makes "half the style" a half-way style rather
     /// than a faded double image (Magenta's strength). Other sources load as [`Self::load`].
     pub fn load_with_content(&self, device: &Device, content: &image::RgbImage) -> Result<Model> {
-        let ModelSource::StylePictures { model, pictures } = self else {
-            return self.load(device);
-        };
+        match self {
+            ModelSource::StylePictures { model, pictures } => {
+                self.bake_pictures(model, pictures, Some(content), device)
+            }
+            _ => self.load(device),
+        }
+    }
+
+    /// The pictures' styles through the arbitrary-style model `model`, then `content`'s when
+    /// given (a style named "content").
+    fn bake_pictures(
+        &self,
+        model: &Path,
+        pictures: &[PathBuf],
+        content: Option<&image::RgbImage>,
+        device: &Device,
+    ) -> Result<Model> {
+        let arbitrary = arbitrary::ArbitraryModel::load(model, device)?;
         let mut loaded = pictures
             .iter()
             .map(|p| style_picture::load(p))
             .collect::<Result<Vec<_>>>()?;
-        loaded.push(content.clone());
         let mut names = picture_names(pictures);
-        names.push("content".into());
-        let arbitrary = arbitrary::ArbitraryModel::load(model, device)?;
+        if let Some(content) = content {
+            loaded.push(content.clone());
+            names.push("content".into());
+        }
         Ok(arbitrary.bake(names, loaded, self.describe(), device))
     }
 
@@ -122,12 +138,7 @@ impl ModelSource {
     pub fn load(&self, device: &Device) -> Result<Model> {
         match self {
             ModelSource::StylePictures { model, pictures } => {
-                let arbitrary = arbitrary::ArbitraryModel::load(model, device)?;
-                let loaded = pictures
-                    .iter()
-                    .map(|p| style_picture::load(p))
-                    .collect::<Result<Vec<_>>>()?;
-                Ok(arbitrary.bake(picture_names(pictures), loaded, self.describe(), device))
+                self.bake_pictures(model, pictures, None, device)
             }
             ModelSource::File(path) => Model::load(path, device),
             ModelSource::Embedded => Model::from_bytes(
