@@ -393,6 +393,49 @@ fn style_image_changes_while_playing_switch_between_frames_and_bad_pictures_warn
 }
 
 #[test]
+fn strength_with_a_style_image_moves_toward_the_first_frames_style_until_a_flush() {
+    let (_, model, [mosaic, _]) = &*ARBITRARY;
+    let (model, mosaic) = (model.to_str().unwrap(), mosaic.to_str().unwrap());
+    let (mut h_, info) = harness(
+        gst_video::VideoFormat::Bgrx,
+        40,
+        24,
+        &[
+            ("model", model),
+            ("style-image", mosaic),
+            ("strength", "0.5"),
+        ],
+    );
+    let (first, second) = (frame(&info, 0), frame(&info, 7));
+    let (first_in, second_in) = (picture(&first, &info), picture(&second, &info));
+    let source = ModelSource::style_pictures(Some(model), vec![mosaic.into()]).unwrap();
+    let half = StyleOptions {
+        strength: 0.5,
+        ..StyleOptions::default()
+    };
+    let mut library = Stylizer::new(&source, Device::flex(), &StyleChoice::Default, half).unwrap();
+    // The library's still: the picture's style moved halfway toward the still's own.
+    let first_alone = library.stylize(&first_in).unwrap();
+    let second_alone = library.stylize(&second_in).unwrap();
+    assert_eq!(
+        picture(&h_.push_and_pull(first).unwrap(), &info),
+        first_alone
+    );
+    // The stream keeps the first frame's content style...
+    let second_out = picture(&h_.push_and_pull(second.clone()).unwrap(), &info);
+    assert_ne!(second_out, second_alone);
+    // ...until a flush (a seek), after which the next frame's own is taken.
+    assert!(h_.push_event(gst::event::FlushStart::new()));
+    assert!(h_.push_event(gst::event::FlushStop::new(true)));
+    let segment = gst::FormattedSegment::<gst::ClockTime>::new();
+    assert!(h_.push_event(gst::event::Segment::new(&segment)));
+    assert_eq!(
+        picture(&h_.push_and_pull(second).unwrap(), &info),
+        second_alone
+    );
+}
+
+#[test]
 fn eos_and_flush_pass_through_and_streaming_resumes_after_a_flush() {
     let (mut h_, info) = harness(gst_video::VideoFormat::Bgrx, 16, 16, &[("stability", "1")]);
     let first = picture(&h_.push_and_pull(frame(&info, 0)).unwrap(), &info);

@@ -47,22 +47,10 @@ pub fn run(args: ImageArgs) -> anyhow::Result<()> {
             bail!("{}: output must be a .png file", out.display());
         }
     }
-    // With style pictures and strength < 1 each image gets its own stylizer (its own style
-    // vector is part of the style); otherwise one serves them all.
-    let mut shared = match args.style.moves_toward_content() {
-        true => None,
-        false => Some(args.style.stylizer()?),
-    };
+    let mut stylizer = args.style.stylizer()?;
     for (input, output) in args.inputs.iter().zip(&outputs) {
         let image = load_image_within(input, args.max_pixels).map_err(too_large_hint)?;
-        let styled = match &mut shared {
-            Some(stylizer) => stylizer.stylize(&image)?,
-            None => args
-                .style
-                .stylizer_toward(&image)?
-                .expect("a stylizer per image whenever strength moves toward the content")
-                .stylize(&image)?,
-        };
+        let styled = stylizer.stylize(&image)?;
         save_png(output, &styled)?;
         println!("{} -> {}", input.display(), output.display());
     }

@@ -135,8 +135,8 @@ pub struct StyleArgs {
     #[arg(long, value_name = "W1,W2,...")]
     pub style_mix: Option<String>,
     /// How much of the style to apply, 0..1 (0 leaves the input unchanged). With --style-image
-    /// in `image`, the style itself moves toward the photo's own (half the style, not a faded
-    /// double image).
+    /// the style itself moves toward the input's own (each image's; a video's first frame's):
+    /// half the style, not a faded double image.
     #[arg(long, default_value_t = 1.0)]
     pub strength: f32,
     /// Keep the input's colours, transfer only luminance.
@@ -204,42 +204,6 @@ impl StyleArgs {
         element.set_property("preserve-color", self.preserve_color);
         element.set_property_from_str("device", self.device.name());
         element.set_property("max-size", self.max_size);
-    }
-
-    /// Whether `strength` moves the style pictures' style toward each image's own
-    /// ([`Self::stylizer_toward`]) rather than blending outputs.
-    pub fn moves_toward_content(&self) -> bool {
-        !self.style_images.is_empty() && self.strength < 1.0
-    }
-
-    /// With style pictures and a strength under 1: the stylizer for one `content` image, whose
-    /// style is the pictures' (mixed as asked) moved toward the content's own style vector by
-    /// 1 − strength, at full strength. None otherwise (use [`Self::stylizer`]).
-    pub fn stylizer_toward(&self, content: &::image::RgbImage) -> anyhow::Result<Option<Stylizer>> {
-        if !self.moves_toward_content() {
-            return Ok(None);
-        }
-        let source = self.source()?;
-        let (device, _) = device::select(self.device)?;
-        let model = source.load_with_content(&device, content)?;
-        let pictures = &model.meta.style_names[..model.meta.style_names.len() - 1];
-        let choice = StyleChoice::from_options(self.style.as_deref(), self.style_mix.as_deref())?;
-        let mut mix: Vec<f32> = choice
-            .weights(pictures)?
-            .iter()
-            .map(|w| w * self.strength)
-            .collect();
-        mix.push(1.0 - self.strength);
-        let options = StyleOptions {
-            strength: 1.0,
-            ..self.options()
-        };
-        Ok(Some(Stylizer::from_model(
-            model,
-            device,
-            &StyleChoice::Mix(mix),
-            options,
-        )?))
     }
 
     /// Load the model and build the stylizer these options describe.

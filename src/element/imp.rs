@@ -14,7 +14,9 @@
 //! `model` while PLAYING loads the new model on a helper thread and switches to it between
 //! frames; a model that fails to load then is reported as a warning and the old one stays.
 //! `style`, `style-mix`, `strength`, `preserve-color`, `max-size` and `stability` apply from the
-//! next frame. `strength=0` is a passthrough: the network does not run.
+//! next frame. `strength=0` is a passthrough: the network does not run. With `style-image`,
+//! a strength below 1 moves the style toward the video's own, taken from the first frame (and
+//! again after a seek or new caps), rather than blending the output with the input.
 //!
 //! Live use: QoS is on (late frames are dropped before the network runs), the latency query is
 //! answered with the measured processing time, and about once a second the element posts an

@@ -170,7 +170,7 @@ pub fn specs() -> Vec<glib::ParamSpec> {
                     .build(),
                 glib::ParamSpecDouble::builder("strength")
                     .nick("Strength")
-                    .blurb("How much of the style to apply: 0 is a passthrough (the network does not run), 1 fully styled")
+                    .blurb("How much of the style to apply: 0 is a passthrough (the network does not run), 1 fully styled. With style-image the style itself moves toward the video's own (taken from the first frame, and again after a seek or a format change): half the style, not a faded double image")
                     .minimum(0.0)
                     .maximum(1.0)
                     .default_value(DEFAULT_STRENGTH)

@@ -177,7 +177,7 @@ impl ArbitraryModel {
     }
 
     /// A fixed-style model of `pictures` (one style each, named by `names`), as a model file
-    /// holds it; `training` says how it was made.
+    /// holds it; `command` says how it was made.
     pub fn bake(
         &self,
         names: Vec<String>,
@@ -189,7 +189,19 @@ impl ArbitraryModel {
             .iter()
             .map(|p| self.style_vector(p, device))
             .collect();
-        let generator = self.generator_for(&vectors, device);
+        self.bake_vectors(names, &pictures, &vectors, command, device)
+    }
+
+    /// [`Self::bake`] with the pictures' style vectors already computed.
+    fn bake_vectors(
+        &self,
+        names: Vec<String>,
+        pictures: &[RgbImage],
+        vectors: &[Vec<f32>],
+        command: String,
+        device: &Device,
+    ) -> Model {
+        let generator = self.generator_for(vectors, device);
         let style_images = pictures
             .iter()
             .map(|p| crate::picture::fit_short_side_at_most(p, 256))
@@ -314,8 +326,46 @@ impl ArbitraryModel {
     }
 }
 
+/// Style pictures through an arbitrary-style model, with the model kept, so that a content
+/// image's own style can join theirs later: with a strength below 1 the style moves toward the
+/// content's own, Magenta's way of making half the style a half-way style rather than a faded
+/// double image.
+#[derive(Debug, Clone)]
+pub struct PictureStyles {
+    /// The model the vectors came from.
+    pub model: ArbitraryModel,
+    /// One style vector per picture, in style order.
+    pub vectors: Vec<Vec<f32>>,
+}
+
+impl PictureStyles {
+    /// The style vectors of `pictures`, and the fixed-style model they make (one style per
+    /// picture, named by `names`; `command` says how it was made).
+    pub fn bake(
+        model: ArbitraryModel,
+        names: Vec<String>,
+        pictures: &[RgbImage],
+        command: String,
+        device: &Device,
+    ) -> (Model, Self) {
+        let vectors: Vec<Vec<f32>> = pictures
+            .iter()
+            .map(|p| model.style_vector(p, device))
+            .collect();
+        let baked = model.bake_vectors(names, pictures, &vectors, command, device);
+        (baked, Self { model, vectors })
+    }
+
+    /// A generator with the pictures' styles, then `content`'s own as one more (the last).
+    pub fn with_content(&self, content: &RgbImage, device: &Device) -> Generator {
+        let mut vectors = self.vectors.clone();
+        vectors.push(self.model.style_vector(content, device));
+        self.model.generator_for(&vectors, device)
+    }
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::Arch;
     use crate::model::style_encoder::Step;

@@ -100,52 +100,54 @@ impl ModelSource {
         Ok(ModelSource::StylePictures { model, pictures })
     }
 
-    /// For style pictures: the model with one more style after the pictures' own, `content`'s
-    /// style vector, so that mixing toward it makes "half the style" a half-way style rather
-    /// than a faded double image (Magenta's strength). Other sources load as [`Self::load`].
-    pub fn load_with_content(&self, device: &Device, content: &image::RgbImage) -> Result<Model> {
-        match self {
-            ModelSource::StylePictures { model, pictures } => {
-                self.bake_pictures(model, pictures, Some(content), device)
-            }
-            _ => self.load(device),
-        }
-    }
-
-    /// The pictures' styles through the arbitrary-style model `model`, then `content`'s when
-    /// given (a style named "content").
+    /// The pictures' styles through the arbitrary-style model `model`, as a fixed-style model
+    /// with what it takes to add a content image's own style later.
     fn bake_pictures(
         &self,
         model: &Path,
         pictures: &[PathBuf],
-        content: Option<&image::RgbImage>,
         device: &Device,
-    ) -> Result<Model> {
+    ) -> Result<(Model, arbitrary::PictureStyles)> {
         let arbitrary = arbitrary::ArbitraryModel::load(model, device)?;
-        let mut loaded = pictures
+        let loaded = pictures
             .iter()
             .map(|p| style_picture::load(p))
             .collect::<Result<Vec<_>>>()?;
-        let mut names = picture_names(pictures);
-        if let Some(content) = content {
-            loaded.push(content.clone());
-            names.push("content".into());
-        }
-        Ok(arbitrary.bake(names, loaded, self.describe(), device))
+        let names = picture_names(pictures);
+        Ok(arbitrary::PictureStyles::bake(
+            arbitrary,
+            names,
+            &loaded,
+            self.describe(),
+            device,
+        ))
     }
 
     /// Load the model onto `device`.
     pub fn load(&self, device: &Device) -> Result<Model> {
+        Ok(self.load_styles(device)?.0)
+    }
+
+    /// Load the model onto `device`; for style pictures, also their styles as the
+    /// arbitrary-style model made them (see [`arbitrary::PictureStyles`]).
+    pub fn load_styles(
+        &self,
+        device: &Device,
+    ) -> Result<(Model, Option<arbitrary::PictureStyles>)> {
         match self {
             ModelSource::StylePictures { model, pictures } => {
-                self.bake_pictures(model, pictures, None, device)
+                let (baked, styles) = self.bake_pictures(model, pictures, device)?;
+                Ok((baked, Some(styles)))
             }
-            ModelSource::File(path) => Model::load(path, device),
-            ModelSource::Embedded => Model::from_bytes(
-                EMBEDDED_MODEL,
-                Path::new("<embedded default model>"),
-                device,
-            ),
+            ModelSource::File(path) => Ok((Model::load(path, device)?, None)),
+            ModelSource::Embedded => Ok((
+                Model::from_bytes(
+                    EMBEDDED_MODEL,
+                    Path::new("<embedded default model>"),
+                    device,
+                )?,
+                None,
+            )),
         }
     }
 
@@ -160,6 +162,12 @@ impl ModelSource {
             }
         }
     }
+}
+
+/// Whether the model file at `path` is of kind arbitrary (an error names a file that cannot
+/// be read as a model file).
+pub fn is_arbitrary(path: &Path) -> Result<bool> {
+    file::read_with(path, |c| Ok(c.get("kind")? == arbitrary::KIND))
 }
 
 /// Style names for pictures: their file stems.

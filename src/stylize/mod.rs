@@ -16,7 +16,8 @@ pub use self::path::{FramePath, Network};
 use crate::error::{Error, Result};
 use crate::frame::finish::Mixing;
 use crate::frame::packed::FrameGeometry;
-use crate::model::{Model, ModelSource, StyleChoice};
+use crate::model::arbitrary::PictureStyles;
+use crate::model::{Generator, Model, ModelSource, StyleChoice};
 
 /// How to apply a style.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,15 +99,23 @@ pub fn network_size(w: u32, h: u32, max_size: u32) -> Option<(u32, u32)> {
     })
 }
 
-/// The frame path for a model on `device`.
-fn path_for(model: &Model, device: &Device) -> Box<dyn FramePath> {
+/// The frame path for a generator on `device`.
+fn path_for(generator: &Generator, device: &Device) -> Box<dyn FramePath> {
     if *device == Device::flex() {
-        Box::new(runtime::RuntimePath::new(&model.generator))
+        Box::new(runtime::RuntimePath::new(generator))
     } else if let Some(context) = crate::device::gpu_context(device) {
         Box::new(crate::gpu::GpuFramePath::new(context))
     } else {
         Box::new(host::HostPath::default())
     }
+}
+
+/// With style pictures, a strength below 1 moves the style toward the content's own rather
+/// than blending outputs: the pictures' styles, and once content has been seen, a generator
+/// with its style as one more, on its own frame path.
+struct TowardContent {
+    styles: PictureStyles,
+    with_content: Option<(Generator, Box<dyn FramePath>)>,
 }
 
 /// A model loaded on a device, ready to restyle frames.
@@ -118,6 +127,8 @@ pub struct Stylizer {
     path: Box<dyn FramePath>,
     /// The look of the last frame restyled; None when the next one does not follow it.
     last_look: Option<Look>,
+    /// Set for style pictures (see [`TowardContent`]).
+    toward: Option<TowardContent>,
 }
 
 impl Stylizer {
@@ -128,8 +139,13 @@ impl Stylizer {
         choice: &StyleChoice,
         options: StyleOptions,
     ) -> Result<Self> {
-        let model = source.load(&device)?;
-        Self::from_model(model, device, choice, options)
+        let (model, styles) = source.load_styles(&device)?;
+        let mut stylizer = Self::from_model(model, device, choice, options)?;
+        stylizer.toward = styles.map(|styles| TowardContent {
+            styles,
+            with_content: None,
+        });
+        Ok(stylizer)
     }
 
     /// Wrap an already loaded model.
@@ -141,7 +157,7 @@ impl Stylizer {
     ) -> Result<Self> {
         options.validate()?;
         let mix = model.style_mix(choice)?;
-        let path = path_for(&model, &device);
+        let path = path_for(&model.generator, &device);
         Ok(Self {
             model,
             device,
@@ -149,7 +165,14 @@ impl Stylizer {
             options,
             path,
             last_look: None,
+            toward: None,
         })
+    }
+
+    /// Whether `strength` moves the style toward the content's own (style pictures, strength
+    /// below 1) rather than blending the output with the input.
+    pub fn moves_toward_content(&self) -> bool {
+        self.toward.is_some() && self.options.strength < 1.0
     }
 
     /// What runs the frames: "ganstyle runtime", "WGSL frame kernels" or burn on the host.
@@ -186,20 +209,66 @@ impl Stylizer {
     }
 
     /// The next frame does not follow the last one (a seek, new caps): it is not leaned
-    /// towards it for `stability`.
+    /// towards it for `stability`, and with style pictures its own style is taken anew as the
+    /// content's.
     pub fn forget_previous(&mut self) {
         self.last_look = None;
         self.path.forget_previous();
+        if let Some(toward) = &mut self.toward {
+            toward.with_content = None;
+        }
     }
 
-    /// The frame path, and the network it runs with the current style.
-    fn path_and_network(&mut self) -> (&mut dyn FramePath, Network<'_>) {
-        let network = Network {
-            generator: &self.model.generator,
-            device: &self.device,
-            mix: &self.mix,
+    /// With style pictures and a strength below 1, make sure there is a content style: take
+    /// it from `content` when there is none yet (the first frame of a stream, each still).
+    fn take_content_style(&mut self, content: impl FnOnce() -> Result<RgbImage>) -> Result<()> {
+        if !self.moves_toward_content() {
+            return Ok(());
+        }
+        let Some(toward) = self.toward.as_mut().filter(|t| t.with_content.is_none()) else {
+            return Ok(());
         };
-        (self.path.as_mut(), network)
+        let generator = toward.styles.with_content(&content()?, &self.device);
+        let path = path_for(&generator, &self.device);
+        toward.with_content = Some((generator, path));
+        Ok(())
+    }
+
+    /// The style weights and options the network runs with. Moving toward the content, the
+    /// pictures' weights are scaled by the strength, the content's style has the rest, and the
+    /// output is not blended with the input; otherwise they are as set.
+    fn effective(&self) -> (Vec<f32>, StyleOptions) {
+        if !self.moves_toward_content() {
+            return (self.mix.clone(), self.options.clone());
+        }
+        let s = self.options.strength;
+        let mut mix: Vec<f32> = self.mix.iter().map(|w| w * s).collect();
+        mix.push(1.0 - s);
+        let options = StyleOptions {
+            strength: 1.0,
+            ..self.options.clone()
+        };
+        (mix, options)
+    }
+
+    /// Run `f` with the frame path in use and its network with style weights `mix`: the one
+    /// with the content's style when moving toward it, else the model's.
+    fn with_path<R>(
+        &mut self,
+        mix: &[f32],
+        f: impl FnOnce(&mut dyn FramePath, &Network<'_>) -> R,
+    ) -> R {
+        let toward = self.moves_toward_content();
+        let (generator, path) = match self.toward.as_mut().and_then(|t| t.with_content.as_mut()) {
+            Some((generator, path)) if toward => (&*generator, path),
+            _ => (&self.model.generator, &mut self.path),
+        };
+        let network = Network {
+            generator,
+            device: &self.device,
+            mix,
+        };
+        f(path.as_mut(), &network)
     }
 
     /// Restyle the next frame of a stream in place (packed as `geometry` says) with the
@@ -215,14 +284,17 @@ impl Stylizer {
             self.forget_previous();
             return Ok(Duration::ZERO);
         }
-        let look = Look::of(&self.mix, &self.options);
-        if self.last_look.as_ref() != Some(&look) {
-            self.path.forget_previous();
-            self.last_look = Some(look);
-        }
-        let options = self.options.clone();
-        let (path, network) = self.path_and_network();
-        path.restyle(&network, frame, geometry, &options)
+        self.take_content_style(|| crate::frame::packed::unpack(frame, geometry))?;
+        let (mix, options) = self.effective();
+        let look = Look::of(&mix, &options);
+        let fresh = self.last_look.as_ref() != Some(&look);
+        self.last_look = Some(look);
+        self.with_path(&mix, |path, network| {
+            if fresh {
+                path.forget_previous();
+            }
+            path.restyle(network, frame, geometry, &options)
+        })
     }
 
     /// Restyle a still image with the current style and options (never leaned towards
@@ -231,22 +303,31 @@ impl Stylizer {
         let mut out = image.clone();
         self.forget_previous();
         if self.options.strength > 0.0 {
+            self.take_content_style(|| Ok(image.clone()))?;
+            let (mix, options) = self.effective();
             let still = StyleOptions {
                 stability: 0.0,
-                ..self.options.clone()
+                ..options
             };
             let geometry = FrameGeometry::rgb(image.width(), image.height());
-            let (path, network) = self.path_and_network();
-            path.restyle(&network, &mut out, &geometry, &still)?;
+            self.with_path(&mix, |path, network| {
+                path.restyle(network, &mut out, &geometry, &still)
+            })?;
         }
-        self.path.forget_previous();
+        self.forget_previous();
         Ok(out)
     }
 
-    /// The network's output for `image` at its own size (no `max_size`, no blending).
+    /// The network's output for `image` at its own size with the style as set: no
+    /// `max_size`, no blending, not moved toward the image's own style.
     pub fn network_output(&mut self, image: &RgbImage) -> Result<RgbImage> {
-        let (path, network) = self.path_and_network();
-        path.network_output(&network, image)
+        let mix = self.mix.clone();
+        let network = Network {
+            generator: &self.model.generator,
+            device: &self.device,
+            mix: &mix,
+        };
+        self.path.network_output(&network, image)
     }
 }
 
@@ -272,6 +353,68 @@ mod tests {
         RgbImage::from_fn(w, h, |x, y| {
             image::Rgb([((x + shift) * 9) as u8, (y * 7) as u8, ((x + y) * 3) as u8])
         })
+    }
+
+    #[test]
+    fn strength_with_style_pictures_moves_toward_the_first_frames_own_style() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = Device::flex();
+        let model = dir.path().join("arbitrary.gsm");
+        crate::model::arbitrary::tests::tiny(&device)
+            .save(&model)
+            .unwrap();
+        let picture = dir.path().join("painting.png");
+        frame(48, 40, 11).save(&picture).unwrap();
+        let source = ModelSource::StylePictures {
+            model,
+            pictures: vec![picture],
+        };
+        let half = StyleOptions {
+            strength: 0.5,
+            ..StyleOptions::default()
+        };
+        let mut s = Stylizer::new(&source, device, &StyleChoice::Default, half.clone()).unwrap();
+        assert!(s.moves_toward_content());
+        let geometry = FrameGeometry::rgb(24, 16);
+        let run = |s: &mut Stylizer, image: &RgbImage| {
+            let mut bytes = image.as_raw().clone();
+            s.restyle_frame(&mut bytes, &geometry).unwrap();
+            unpack(&bytes, &geometry).unwrap()
+        };
+        let (first, second) = (frame(24, 16, 0), frame(24, 16, 90));
+        // A still takes its own style as the content's, and so does a stream's first frame.
+        let first_alone = s.stylize(&first).unwrap();
+        let second_alone = s.stylize(&second).unwrap();
+        assert_eq!(run(&mut s, &first), first_alone);
+        // The second frame keeps the first one's content style (no new style every frame).
+        let second_in_stream = run(&mut s, &second);
+        assert_ne!(second_in_stream, second_alone);
+        // After a seek the next frame's own style is taken.
+        s.forget_previous();
+        assert_eq!(run(&mut s, &second), second_alone);
+
+        // Not the plain blend of input and full output, which fixed-style models give.
+        s.set_options(StyleOptions::default()).unwrap();
+        assert!(!s.moves_toward_content());
+        let full = s.stylize(&second).unwrap();
+        let off_blend = second_alone
+            .as_raw()
+            .iter()
+            .zip(second.as_raw().iter().zip(full.as_raw()))
+            .map(|(h, (i, o))| (f32::from(*h) - (f32::from(*i) + f32::from(*o)) / 2.0).abs())
+            .sum::<f32>()
+            / full.as_raw().len() as f32;
+        assert!(off_blend > 1.0, "{off_blend} levels from the plain blend");
+        // At full strength the content's style plays no part: the baked model's output.
+        let baked = source.load(&Device::flex()).unwrap();
+        let mut plain = Stylizer::from_model(
+            baked,
+            Device::flex(),
+            &StyleChoice::Default,
+            StyleOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(plain.stylize(&second).unwrap(), full);
     }
 
     #[test]
