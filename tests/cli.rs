@@ -640,3 +640,194 @@ fn import_then_any_picture_is_a_style_and_bad_pictures_are_named() {
         .failure()
         .stderr(predicate::str::contains("no arbitrary-style model"));
 }
+
+#[test]
+fn eval_measures_each_style_picture_beside_the_before_model_and_sums_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let arbitrary = dir.path().join("arbitrary.gsm");
+    ganstyle()
+        .arg("import")
+        .arg(magenta_data("tiny_predict.onnx"))
+        .arg(magenta_data("arbitrary_transform.onnx"))
+        .arg("-o")
+        .arg(&arbitrary)
+        .assert()
+        .success();
+    let pictures = dir.path().join("pictures");
+    std::fs::create_dir(&pictures).unwrap();
+    for (name, k) in [("dots.png", 3u32), ("waves.png", 11)] {
+        image::RgbImage::from_fn(48, 40, |x, y| {
+            image::Rgb([
+                ((x * k) % 256) as u8,
+                ((y * y * k) % 256) as u8,
+                (x ^ y) as u8,
+            ])
+        })
+        .save(pictures.join(name))
+        .unwrap();
+    }
+    let vgg = dir.path().join("vgg16.safetensors");
+    write_random_vgg16(&vgg);
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    write_png(&photos.join("one.png"), 48, 32);
+    let out = ganstyle()
+        .args([
+            "eval",
+            "--device",
+            "cpu",
+            "--speed-size",
+            "32x32",
+            "--model",
+        ])
+        .arg(&arbitrary)
+        .arg("--before")
+        .arg(&arbitrary)
+        .arg("--style-image")
+        .arg(&pictures)
+        .arg("--vgg")
+        .arg(&vgg)
+        .arg("--photos")
+        .arg(&photos)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for wanted in [
+        "style picture 1 of 2",
+        "style picture 2 of 2",
+        "summary over 2 style pictures",
+        "ratio, before",
+        "warping, after",
+        "geometric mean",
+        "speed at 32x32, before",
+    ] {
+        assert!(stdout.contains(wanted), "no {wanted:?} in\n{stdout}");
+    }
+    // The same network before and after: every pair of columns agrees, and the two pictures
+    // are different styles.
+    let numbers = |line: &str| -> Vec<f64> {
+        line.split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect()
+    };
+    let rows: Vec<Vec<f64>> = stdout
+        .lines()
+        .filter(|l| l.contains("dots.png") || l.contains("waves.png"))
+        .filter(|l| !l.contains("=="))
+        .map(numbers)
+        .collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    for row in &rows {
+        assert_eq!(row.len(), 6, "{row:?}");
+        for pair in row.chunks(2) {
+            assert_eq!(pair[0], pair[1], "{row:?}");
+        }
+    }
+    assert_ne!(rows[0], rows[1]);
+    let clip_rows = stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("pan-one"));
+    for line in clip_rows {
+        let n = numbers(line);
+        assert_eq!(n.len(), 3, "{line}");
+        assert_eq!(n[0], n[1], "{line}");
+    }
+}
+
+#[test]
+fn train_fine_tunes_an_arbitrary_model_across_a_folder_of_styles() {
+    let dir = tempfile::tempdir().unwrap();
+    let arbitrary = dir.path().join("arbitrary.gsm");
+    ganstyle()
+        .arg("import")
+        .arg(magenta_data("tiny_predict.onnx"))
+        .arg(magenta_data("arbitrary_transform.onnx"))
+        .arg("-o")
+        .arg(&arbitrary)
+        .assert()
+        .success();
+    let pictures = dir.path().join("pictures");
+    std::fs::create_dir(&pictures).unwrap();
+    for (name, k) in [("a.png", 5u32), ("b.png", 9)] {
+        image::RgbImage::from_fn(64, 64, |x, y| {
+            image::Rgb([
+                ((x * k) % 256) as u8,
+                ((y * k) % 256) as u8,
+                ((x + y) * 2) as u8,
+            ])
+        })
+        .save(pictures.join(name))
+        .unwrap();
+    }
+    let tuned = dir.path().join("tuned.gsm");
+    ganstyle()
+        .args(["train", "--init"])
+        .arg(&arbitrary)
+        .arg("--style-dir")
+        .arg(&pictures)
+        .arg("--style")
+        .arg("pattern:mosaic")
+        .args([
+            "--steps", "2", "--size", "32", "--batch", "1", "--device", "cpu",
+        ])
+        .args(["--random-loss-network", "--temporal-weight", "20", "--out"])
+        .arg(&tuned)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("3 styles: mosaic, a, b"))
+        .stderr(predicate::str::contains("the result takes any picture"));
+    // The result takes a picture it was not tuned on, and differs from the model it started as.
+    let photo = dir.path().join("photo.png");
+    write_png(&photo, 40, 28);
+    let unseen = dir.path().join("unseen.png");
+    write_png(&unseen, 50, 50);
+    let (before, after) = (dir.path().join("before.png"), dir.path().join("after.png"));
+    image_cmd(Some(&arbitrary), Some(&unseen), &photo, &before)
+        .assert()
+        .success();
+    image_cmd(Some(&tuned), Some(&unseen), &photo, &after)
+        .assert()
+        .success();
+    let (before, after) = (
+        image::open(&before).unwrap().to_rgb8(),
+        image::open(&after).unwrap().to_rgb8(),
+    );
+    assert_eq!(after.dimensions(), (40, 28));
+    assert_ne!(before, after);
+    // The bench times the switch to a picture, then the network with it, alone and in the element.
+    ganstyle()
+        .args(["bench", "--model"])
+        .arg(&tuned)
+        .arg("--style-image")
+        .arg(&unseen)
+        .args([
+            "--size",
+            "32x24",
+            "--seconds",
+            "0.2",
+            "--element-frames",
+            "3",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("style switch:"))
+        .stdout(predicate::str::contains("32x24"));
+    // An empty style folder is named.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    ganstyle()
+        .args(["train", "--init"])
+        .arg(&arbitrary)
+        .arg("--style-dir")
+        .arg(&empty)
+        .arg("--out")
+        .arg(&tuned)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no pictures"));
+}
