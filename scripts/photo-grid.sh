@@ -3,7 +3,8 @@
 # model's output, at the size `ganstyle eval` measures at (256 px on the short side, centre
 # cropped to 384×256 so rows line up). STYLE "all" gives one column per style of a multi-style
 # model, under a top row of the style images. The photographs default to the held-out ones
-# scripts/fetch-assets.sh puts in the cache.
+# scripts/fetch-assets.sh puts in the cache. The top row shows STYLE_DIR/NAME.png when the
+# environment names such a folder, else the built-in pattern NAME.
 #
 #   scripts/photo-grid.sh MODEL OUT.png [STYLE|all] [PHOTO_DIR]
 set -euo pipefail
@@ -31,7 +32,11 @@ if [[ "$style" == all ]]; then
     add "$work/blank.png"
     cells="[0]"
     for s in "${styles[@]}"; do
-        "$bin" pattern "$s" -o "$work/style-$s.png" --size 256 >/dev/null
+        if [[ -f "${STYLE_DIR:-/nonexistent}/$s.png" ]]; then
+            ffmpeg -loglevel error -y -i "$STYLE_DIR/$s.png" -vf "scale=256:256" "$work/style-$s.png"
+        else
+            "$bin" pattern "$s" -o "$work/style-$s.png" --size 256 >/dev/null
+        fi
         ffmpeg -loglevel error -y -i "$work/style-$s.png" -vf "pad=384:256:64:0:white" \
             "$work/style-$s.cell.png"
         cells+="[$n]"

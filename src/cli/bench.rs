@@ -30,6 +30,7 @@ pub enum Backend {
   ganstyle bench --arch johnson --size 640x480 --size 1280x720
   ganstyle bench --arch fast --backend burn       # burn flex instead of the runtime
   ganstyle bench --model duo --device gpu --size 1920x1080
+  ganstyle bench --style-image painting.jpg --max-size 400   # the arbitrary-style model, and its switch time
   ganstyle bench --train-step                     # one training step (batch 4, 256x256, VGG16) and its split
 
 GFLOP counts the convolutions' multiply-adds (2 FLOP each) at the size the network runs at.
@@ -46,6 +47,10 @@ pub struct BenchArgs {
     /// An untrained model of this architecture instead (speed does not depend on the weights).
     #[arg(long, value_enum)]
     pub arch: Option<Arch>,
+    /// A style picture for an arbitrary-style model (--model, or the one scripts/setup.sh
+    /// imports): also times the switch to it, as the element's style-image makes it.
+    #[arg(long, value_name = "IMG", conflicts_with = "arch")]
+    pub style_image: Option<std::path::PathBuf>,
     /// Frame size, WxH; repeat for several.
     #[arg(long = "size", value_parser = parse_size, default_value = "640x480")]
     pub sizes: Vec<(u32, u32)>,
@@ -125,12 +130,29 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
                 format!("untrained {}", arch.name()),
             )
         }
-        None => {
-            let source = ModelSource::resolve(args.model.as_deref())?;
-            let model = source.load(&device)?;
-            let spec = args.model.clone().unwrap_or_else(|| "default".into());
-            (model, spec, source.describe())
-        }
+        None => match &args.style_image {
+            Some(picture) => {
+                let source =
+                    ModelSource::style_pictures(args.model.as_deref(), vec![picture.clone()])?;
+                // What a style-image change costs the element (off its streaming thread).
+                let started = std::time::Instant::now();
+                let model = source.load(&device)?;
+                println!(
+                    "style switch: {:.0} ms (read the model and the picture, encode it, set the norms)",
+                    started.elapsed().as_secs_f64() * 1e3
+                );
+                // The element runs the baked model: the same network as with style-image.
+                let path = temp.path().join("baked.gsm");
+                model.save(&path)?;
+                (model, path.display().to_string(), source.describe())
+            }
+            None => {
+                let source = ModelSource::resolve(args.model.as_deref())?;
+                let model = source.load(&device)?;
+                let spec = args.model.clone().unwrap_or_else(|| "default".into());
+                (model, spec, source.describe())
+            }
+        },
     };
     let config = model.meta.generator.clone();
     let mix = model.style_mix(&StyleChoice::Default)?;

@@ -9,7 +9,7 @@ use clap::Args;
 use super::progress;
 use crate::assets;
 use crate::device::{self, DeviceChoice};
-use crate::model::{Arch, Model};
+use crate::model::{Arch, TrainingInfo};
 use crate::train::checkpoint::Checkpoint;
 use crate::train::config::StyleSource;
 use crate::train::losses::GanLoss;
@@ -25,9 +25,13 @@ use crate::train::{self, StepOutcome, TrainConfig, Trainer};
   ganstyle train --style a.png --vgg vgg16.pth --out models/a.gsm          # another VGG file
   ganstyle train --resume models/my_style.ckpt --steps 6000                # continue a run
   ganstyle train --init mosaic-m.gsm --style pattern:mosaic --out m.gsm    # fine-tune a model
+  ganstyle train --init arbitrary.gsm --style-dir paintings/ --out tuned.gsm  # fine-tune an arbitrary-style model
 
 A style is an image file or pattern:NAME for a built-in pattern (mosaic, ink-hatching,
-pointillism, swirls, impasto, watercolour). Next to --out the run writes NAME.ckpt (checkpoint), NAME.samples.png
+pointillism, swirls, impasto, watercolour). With --init of an arbitrary-style model the
+transformer is fine-tuned across all the styles given (each step one of them, through the
+model's own style heads, which do not change), and --out is again an arbitrary-style model that
+takes any picture. Next to --out the run writes NAME.ckpt (checkpoint), NAME.samples.png
 and NAME.losses.png. The loss network is the pretrained VGG16 that scripts/fetch-assets.sh puts in
 ~/.cache/ganstyle when it is there (on the CPU it runs on ganstyle's runtime), else a seeded random
 network (low quality). The progress line gives each step's time: generator, loss network,
@@ -36,6 +40,9 @@ pub struct TrainArgs {
     /// Style image (repeat for a multi-style model), or pattern:NAME.
     #[arg(long = "style", value_name = "IMG")]
     pub styles: Vec<String>,
+    /// Every picture in this folder as one more style (repeatable).
+    #[arg(long = "style-dir", value_name = "DIR")]
+    pub style_dirs: Vec<PathBuf>,
     /// Name of each style (default: the file stem or pattern name).
     #[arg(long = "style-name", value_name = "NAME")]
     pub style_names: Vec<String>,
@@ -146,15 +153,18 @@ fn command_line() -> String {
 }
 
 fn config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
-    if args.styles.is_empty() {
-        bail!("give at least one --style IMG (or --resume CHECKPOINT)");
+    let mut given = args.styles.clone();
+    for picture in crate::model::style_picture::expand(&args.style_dirs)? {
+        given.push(picture.display().to_string());
+    }
+    if given.is_empty() {
+        bail!("give at least one --style IMG or --style-dir DIR (or --resume CHECKPOINT)");
     }
     let out = args
         .out
         .clone()
         .context("give --out FILE for the trained model")?;
-    let styles = args
-        .styles
+    let styles = given
         .iter()
         .map(|s| StyleSource::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
@@ -175,11 +185,11 @@ fn config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     };
     let mut config = TrainConfig::new(styles, vgg, out);
     if !args.style_names.is_empty() {
-        if args.style_names.len() != args.styles.len() {
+        if args.style_names.len() != given.len() {
             bail!(
-                "{} --style-name for {} --style: give one per style or none",
+                "{} --style-name for {} styles: give one per style or none",
                 args.style_names.len(),
-                args.styles.len()
+                given.len()
             );
         }
         config.style_names = args.style_names.clone();
@@ -199,10 +209,7 @@ fn config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     }
     config.arch = args.arch;
     if let Some(init) = &args.init {
-        config.arch = crate::model::Model::load(init, &burn::tensor::Device::flex())?
-            .meta
-            .generator
-            .arch;
+        config.arch = crate::train::start::Start::arch_of(init)?;
         config.init = Some(init.clone());
     }
     config.content = args.content.clone();
@@ -256,11 +263,18 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         trainer.content_description(),
         trainer.loss_network_description()
     );
+    if trainer.tunes_arbitrary_model() {
+        eprintln!(
+            "fine-tuning the arbitrary-style model {}: its transformer across these styles; the result takes any picture",
+            c.init
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        );
+    }
     let out = c.out.clone();
-    let model = drive(trainer)?;
-    let losses: Vec<String> = model
-        .meta
-        .training
+    let training = drive(trainer)?;
+    let losses: Vec<String> = training
         .final_losses
         .iter()
         .map(|(k, v)| format!("{k} {v:.3e}"))
@@ -268,8 +282,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     println!(
         "wrote {} after {} steps ({:.0} s): {}",
         out.display(),
-        model.meta.training.steps,
-        model.meta.training.seconds,
+        training.steps,
+        training.seconds,
         losses.join(", ")
     );
     Ok(())
@@ -277,7 +291,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 
 /// Run (or continue) training to the configured step count with a progress bar, writing
 /// checkpoints, sample grids and loss curves on the way and the model file at the end.
-fn drive(mut trainer: Trainer) -> anyhow::Result<Model> {
+fn drive(mut trainer: Trainer) -> anyhow::Result<TrainingInfo> {
     let config = trainer.config.clone();
     let bar = progress::bar(config.steps, "steps");
     bar.set_position(trainer.state.step);
@@ -320,7 +334,5 @@ fn drive(mut trainer: Trainer) -> anyhow::Result<Model> {
         }
     }
     bar.finish_and_clear();
-    let model = trainer.model();
-    model.save(&config.out)?;
-    Ok(model)
+    Ok(trainer.save_model(&config.out)?)
 }

@@ -11,6 +11,7 @@ pub mod losses;
 pub mod objective;
 pub mod perceptual;
 pub mod report;
+pub mod start;
 pub mod step_times;
 pub mod temporal_pairs;
 pub mod trainer;

@@ -20,6 +20,7 @@ use super::loss_net::LossNetwork;
 use super::losses;
 use super::objective::Perceptual;
 use super::perceptual::PerceptualWeights;
+use super::start::{Start, freeze_norms};
 use super::step_times::StepTimes;
 use super::temporal_pairs;
 use crate::error::{Error, Result};
@@ -54,6 +55,8 @@ pub struct Trainer {
     pub device_description: String,
     device: Device,
     nets: Networks,
+    /// The model the run started from (`init`), if any.
+    start: Option<Start>,
     /// The starting model, frozen, when the teacher term is on.
     teacher: Option<crate::model::Generator>,
     /// The loss network with each style's Gram targets.
@@ -74,26 +77,18 @@ impl Trainer {
     pub fn new(mut config: TrainConfig, device: &Device) -> Result<Self> {
         let device = device.clone().autodiff();
         device.seed(config.seed);
-        let generator = match &config.init {
-            Some(path) => {
-                let model = Model::load(path, &device)?;
-                let (arch, styles) = (model.meta.generator.arch, model.meta.generator.styles);
-                if (arch, styles) != (config.arch, config.styles.len()) {
-                    return Err(Error::Setting(format!(
-                        "{} is a {} model of {styles} style{}; this run trains a {} generator of {}: give --arch {} and one --style per style of the model ({})",
-                        path.display(),
-                        arch.name(),
-                        if styles == 1 { "" } else { "s" },
-                        config.arch.name(),
-                        config.styles.len(),
-                        arch.name(),
-                        model.meta.style_names.join(", ")
-                    )));
-                }
-                config.origin = model.meta.origin.clone();
-                model.generator
+        config.validate()?;
+        let style_images = load_style_images(&config)?;
+        let start = match &config.init {
+            Some(path) => Some(Start::load(path, &style_images, &device)?),
+            None => None,
+        };
+        let generator = match (&start, &config.init) {
+            (Some(start), Some(path)) => {
+                config.origin = start.origin();
+                start.generator(path, config.arch, &config.style_names)?
             }
-            None => GeneratorConfig::new(config.arch, config.styles.len()).init(&device),
+            _ => GeneratorConfig::new(config.arch, config.styles.len()).init(&device),
         };
         let nets = Networks {
             generator,
@@ -101,7 +96,14 @@ impl Trainer {
             generator_optimizer: config.optimizer.init(),
             discriminator_optimizer: config.optimizer.init(),
         };
-        Self::assemble(config, TrainState::default(), nets, device)
+        Self::assemble(
+            config,
+            TrainState::default(),
+            nets,
+            device,
+            style_images,
+            start,
+        )
     }
 
     /// Continue the run saved in `checkpoint`, optionally with a new total step count.
@@ -113,30 +115,31 @@ impl Trainer {
         }
         let o = config.optimizer;
         let nets = checkpoint.networks(&device, o.init(), o.init())?;
-        Self::assemble(config, checkpoint.state, nets, device)
+        config.validate()?;
+        let style_images = load_style_images(&config)?;
+        let start = match &config.init {
+            Some(path) => Some(Start::load(path, &style_images, &device)?),
+            None => None,
+        };
+        Self::assemble(config, checkpoint.state, nets, device, style_images, start)
     }
 
     fn assemble(
         config: TrainConfig,
         state: TrainState,
-        nets: Networks,
+        mut nets: Networks,
         device: Device,
+        style_images: Vec<RgbImage>,
+        start: Option<Start>,
     ) -> Result<Self> {
-        config.validate()?;
-        let teacher = match (&config.init, config.weights.teacher > 0.0) {
-            (Some(path), true) => Some(Model::load(path, &device)?.generator.no_grad()),
+        let teacher = match &start {
+            Some(start) if config.weights.teacher > 0.0 => Some(start.teacher()),
             _ => None,
         };
+        if let Some(Start::Arbitrary { .. }) = &start {
+            nets.generator = freeze_norms(nets.generator);
+        }
         let loss_net = LossNetwork::new(config.vgg.as_deref(), &device)?;
-        let style_images = config
-            .styles
-            .iter()
-            .map(|source| {
-                source.load().map(|img| {
-                    crate::picture::fit_short_side(&img, config.style_size.max(config.size))
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
         let perceptual = Perceptual::new(
             loss_net,
             &style_images,
@@ -159,6 +162,7 @@ impl Trainer {
             state,
             device,
             nets,
+            start,
             teacher,
             perceptual,
             style_images,
@@ -259,6 +263,9 @@ impl Trainer {
         let checkpoint = Checkpoint::load(&path)?;
         let o = self.config.optimizer;
         self.nets = checkpoint.networks(&self.device, o.init(), o.init())?;
+        if let Some(Start::Arbitrary { .. }) = &self.start {
+            self.nets.generator = freeze_norms(self.nets.generator.clone());
+        }
         let lr_scale = self.state.lr_scale;
         self.state = checkpoint.state;
         self.state.lr_scale = lr_scale;
@@ -401,7 +408,27 @@ impl Trainer {
             .collect()
     }
 
-    /// The trained model, with its metadata.
+    /// Write what the run has trained to `path` (atomically): a fixed-style model, or, when it
+    /// fine-tunes an arbitrary-style model, one of that kind. Returns how it was trained.
+    pub fn save_model(&self, path: &std::path::Path) -> Result<TrainingInfo> {
+        let model = self.model();
+        let arbitrary = self.start.as_ref().and_then(|start| {
+            start.arbitrary_result(&model.generator, model.meta.training.clone())
+        });
+        match arbitrary {
+            Some(arbitrary) => arbitrary.save(path)?,
+            None => model.save(path)?,
+        }
+        Ok(model.meta.training)
+    }
+
+    /// Whether the run fine-tunes an arbitrary-style model (its result is one).
+    pub fn tunes_arbitrary_model(&self) -> bool {
+        matches!(self.start, Some(Start::Arbitrary { .. }))
+    }
+
+    /// The trained model, with its metadata (as a fixed-style model of the run's styles, also
+    /// when the run fine-tunes an arbitrary-style model: see [`Self::save_model`]).
     pub fn model(&self) -> Model {
         let mut training = TrainingInfo {
             command: self.config.command.clone(),
@@ -440,6 +467,19 @@ impl Trainer {
                 .collect(),
         }
     }
+}
+
+/// The run's style images, scaled for the discriminator and the style targets.
+fn load_style_images(config: &TrainConfig) -> Result<Vec<RgbImage>> {
+    config
+        .styles
+        .iter()
+        .map(|source| {
+            source
+                .load()
+                .map(|img| crate::picture::fit_short_side(&img, config.style_size.max(config.size)))
+        })
+        .collect()
 }
 
 struct GeneratorLosses {
@@ -586,6 +626,79 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("init.gsm") && err.contains("1 style"), "{err}");
+    }
+
+    #[test]
+    fn fine_tuning_an_arbitrary_model_trains_its_convolutions_and_keeps_its_heads() {
+        use crate::model::arbitrary::{ArbitraryModel, norms_mut};
+        let dir = tempfile::tempdir().unwrap();
+        let device = Device::flex();
+        let init = dir.path().join("arbitrary.gsm");
+        let original = crate::model::arbitrary::tests::tiny(&device);
+        original.save(&init).unwrap();
+        let styles = vec![
+            super::super::StyleSource::Pattern(StylePattern::Mosaic),
+            super::super::StyleSource::Pattern(StylePattern::Swirls),
+        ];
+        let mut config = TrainConfig::new(styles, None, dir.path().join("tuned.gsm"));
+        (config.size, config.batch, config.style_size) = (32, 1, 64);
+        config.arch = Arch::Magenta;
+        config.init = Some(init.clone());
+        config.lr = 1e-2;
+        let mut trainer = Trainer::new(config.clone(), &device).unwrap();
+        assert!(trainer.tunes_arbitrary_model());
+        let tables = |g: &Generator| -> Vec<Vec<f32>> {
+            let mut g = g.clone();
+            norms_mut(&mut g)
+                .iter()
+                .flat_map(|n| {
+                    [
+                        crate::infer::values(n.gamma.val()),
+                        crate::infer::values(n.beta.val()),
+                    ]
+                })
+                .collect()
+        };
+        let conv = |g: &Generator| crate::infer::values(g.output.conv.weight.val());
+        let start = trainer.model().generator;
+        for _ in 0..2 {
+            trainer.step().unwrap();
+        }
+        let trained = trainer.model().generator;
+        assert_eq!(tables(&trained), tables(&start), "norm tables trained");
+        assert_ne!(conv(&trained), conv(&start), "convolutions did not train");
+
+        // Through a checkpoint and back, the tables stay out of training.
+        trainer.save_checkpoint().unwrap();
+        let checkpoint = Checkpoint::load(&config.checkpoint_path()).unwrap();
+        let mut resumed = Trainer::resume(checkpoint, Some(4), &device).unwrap();
+        resumed.step().unwrap();
+        assert_eq!(tables(&resumed.model().generator), tables(&start));
+
+        // The result is an arbitrary-style model again: the original heads and norms, the
+        // trained convolutions; its generator for the run's pictures is the trained one.
+        let out = dir.path().join("tuned.gsm");
+        resumed.save_model(&out).unwrap();
+        let tuned = ArbitraryModel::load(&out, &device).unwrap();
+        assert_eq!(tuned.heads, original.heads);
+        assert_eq!(tables(&tuned.transformer), tables(&original.transformer));
+        let trained = resumed.model().generator;
+        assert_eq!(conv(&tuned.transformer), conv(&trained));
+        assert!(tuned.meta.training.steps == 3, "{:?}", tuned.meta.training);
+        let vectors: Vec<Vec<f32>> = resumed
+            .style_images
+            .iter()
+            .map(|p| tuned.style_vector(p, &device))
+            .collect();
+        let (made, want) = (
+            tables(&tuned.generator_for(&vectors, &device)),
+            tables(&trained),
+        );
+        for (a, b) in made.iter().flatten().zip(want.iter().flatten()) {
+            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+        }
+        // A fixed-style reader refuses it with the hint to give a style picture.
+        assert!(crate::model::Model::load(&out, &device).is_err());
     }
 
     #[test]
