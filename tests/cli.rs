@@ -641,10 +641,9 @@ fn import_then_any_picture_is_a_style_and_bad_pictures_are_named() {
         .stderr(predicate::str::contains("no arbitrary-style model"));
 }
 
-#[test]
-fn eval_measures_each_style_picture_beside_the_before_model_and_sums_up() {
-    let dir = tempfile::tempdir().unwrap();
-    let arbitrary = dir.path().join("arbitrary.gsm");
+/// The importer's test networks imported into `dir/arbitrary.gsm`.
+fn import_tiny_arbitrary(dir: &Path) -> std::path::PathBuf {
+    let arbitrary = dir.join("arbitrary.gsm");
     ganstyle()
         .arg("import")
         .arg(magenta_data("tiny_predict.onnx"))
@@ -653,6 +652,13 @@ fn eval_measures_each_style_picture_beside_the_before_model_and_sums_up() {
         .arg(&arbitrary)
         .assert()
         .success();
+    arbitrary
+}
+
+#[test]
+fn eval_measures_each_style_picture_beside_the_before_model_and_sums_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let arbitrary = import_tiny_arbitrary(dir.path());
     let pictures = dir.path().join("pictures");
     std::fs::create_dir(&pictures).unwrap();
     for (name, k) in [("dots.png", 3u32), ("waves.png", 11)] {
@@ -742,15 +748,7 @@ fn eval_measures_each_style_picture_beside_the_before_model_and_sums_up() {
 #[test]
 fn train_fine_tunes_an_arbitrary_model_across_a_folder_of_styles() {
     let dir = tempfile::tempdir().unwrap();
-    let arbitrary = dir.path().join("arbitrary.gsm");
-    ganstyle()
-        .arg("import")
-        .arg(magenta_data("tiny_predict.onnx"))
-        .arg(magenta_data("arbitrary_transform.onnx"))
-        .arg("-o")
-        .arg(&arbitrary)
-        .assert()
-        .success();
+    let arbitrary = import_tiny_arbitrary(dir.path());
     let pictures = dir.path().join("pictures");
     std::fs::create_dir(&pictures).unwrap();
     for (name, k) in [("a.png", 5u32), ("b.png", 9)] {

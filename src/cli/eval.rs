@@ -67,9 +67,10 @@ pub struct EvalArgs {
     pub before: Option<String>,
 }
 
-/// A model being measured, with the label of its column.
+/// A model being measured, with the label of its column and the model as given.
 struct Subject {
     label: &'static str,
+    spec: String,
     stylizer: Stylizer,
 }
 
@@ -128,7 +129,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
                 println!(
                     "{}: {} ({}, styles: {})",
                     subject.label,
-                    describe_model(&args, subject.label),
+                    subject.spec,
                     model.meta.generator.arch.name(),
                     model.meta.style_names.join(", ")
                 );
@@ -183,13 +184,14 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
 /// The model (and the `--before` one) with the style `style` asks for.
 fn subjects(args: &EvalArgs, style: &StyleArgs) -> anyhow::Result<Vec<Subject>> {
     let mut subjects = Vec::new();
-    if let Some(before) = &args.before {
+    if let Some(before_spec) = &args.before {
         let before = StyleArgs {
-            model: Some(before.clone()),
+            model: Some(before_spec.clone()),
             ..style.clone()
         };
         subjects.push(Subject {
             label: "before",
+            spec: before_spec.clone(),
             stylizer: before.stylizer()?,
         });
     }
@@ -200,17 +202,10 @@ fn subjects(args: &EvalArgs, style: &StyleArgs) -> anyhow::Result<Vec<Subject>> 
     };
     subjects.push(Subject {
         label,
+        spec: style.model.clone().unwrap_or_else(|| "default".into()),
         stylizer: style.stylizer()?,
     });
     Ok(subjects)
-}
-
-fn describe_model(args: &EvalArgs, label: &str) -> String {
-    let model = match label {
-        "before" => args.before.as_deref(),
-        _ => args.style.model.as_deref(),
-    };
-    model.unwrap_or("default").to_string()
 }
 
 /// The picture the style loss is measured against: `--target-style`, else the style image
