@@ -3,18 +3,31 @@
 # figures on style pictures it was not tuned on. Resumes from its checkpoint when one exists, so
 # it can be killed and started again at any time.
 #
-#   scripts/tune-arbitrary.sh [STEPS]          # default 300
+#   scripts/tune-arbitrary.sh [STEPS] [TRAIN FLAGS...]   # default 300 steps
+#
+# TRAIN FLAGS replace the loss weights below (default: --teacher-weight 8e4); TUNE_DIR=folder
+# (default out/tune) keeps runs apart; RELEASE=1 builds and runs the release binary (faster
+# steps, a longer first build).
 #
 # Tuning styles: the six built-in patterns rendered with seeds 1 and 2 (out/tune/styles/).
 # Unseen styles for the figures: five of them rendered with seed 99 (out/tune/unseen/), so the
-# genres are known but no picture is. Writes out/tune/tuned.gsm, out/tune/eval.txt and
-# out/tune/grid-{before,after}.png.
+# genres are known but no picture is. Writes TUNE_DIR/tuned.gsm, TUNE_DIR/eval.txt and
+# TUNE_DIR/grid-{before,after}.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 steps=${1:-300}
-cargo build --quiet --bin ganstyle
-bin="$CARGO_TARGET_DIR/debug/ganstyle"
+shift || true
+weights=("$@")
+[[ ${#weights[@]} -gt 0 ]] || weights=(--teacher-weight 8e4)
+dir=${TUNE_DIR:-out/tune}
+if [[ ${RELEASE:-0} == 1 ]]; then
+  cargo build --quiet --release --bin ganstyle
+  bin="$CARGO_TARGET_DIR/release/ganstyle"
+else
+  cargo build --quiet --bin ganstyle
+  bin="$CARGO_TARGET_DIR/debug/ganstyle"
+fi
 base="$HOME/.cache/ganstyle/models/arbitrary.gsm"
 [[ -f "$base" ]] || { echo "no $base: run scripts/setup.sh first" >&2; exit 1; }
 mkdir -p out/tune/styles out/tune/unseen
@@ -28,7 +41,8 @@ done
 for p in mosaic pointillism swirls impasto watercolour; do
   [[ -f out/tune/unseen/$p-99.png ]] || "$bin" pattern "$p" -o "out/tune/unseen/$p-99.png" --size 512 --seed 99 >/dev/null
 done
-out=out/tune/tuned.gsm ckpt=out/tune/tuned.ckpt log=out/tune/train.log
+mkdir -p "$dir"
+out=$dir/tuned.gsm ckpt=$dir/tuned.ckpt log=$dir/train.log
 if [[ -f "$ckpt" ]]; then
   echo "resuming $ckpt (log: $log)"
   nice "$bin" train --resume "$ckpt" --steps "$steps" --device cpu >>"$log" 2>&1
@@ -37,17 +51,17 @@ elif [[ ! -f "$out" ]]; then
   # The settings of the best single-style fine-tune (models/README.md, magenta-six): 128 px,
   # content weight 0.05, a low learning rate, and the teacher term holding the original look.
   nice "$bin" train --init "$base" --style-dir out/tune/styles --content "$HOME/.cache/ganstyle/photos/train" \
-    --size 128 --batch 1 --steps "$steps" --lr 5e-5 --content-weight 0.05 --teacher-weight 8e4 \
+    --size 128 --batch 1 --steps "$steps" --lr 5e-5 --content-weight 0.05 "${weights[@]}" \
     --checkpoint-every 50 --sample-every 100 --device cpu --out "$out" >"$log" 2>&1
 fi
 rm -f "$ckpt"
 tail -n 1 "$log"
-nice "$bin" eval --model "$out" --before "$base" --style-image out/tune/unseen --device cpu | tee out/tune/eval.txt
+nice "$bin" eval --model "$out" --before "$base" --style-image out/tune/unseen --device cpu | tee "$dir/eval.txt"
 # Sample grids: the unseen pictures baked into fixed-style models, before and after.
 for which in before after; do
   model=$base; [[ $which == after ]] && model=$out
   styles=(); for f in out/tune/unseen/*.png; do styles+=(--style "$f"); done
-  "$bin" import "$model" "${styles[@]}" -o "out/tune/unseen-$which.gsm" --force >/dev/null
-  STYLE_DIR=out/tune/unseen scripts/photo-grid.sh "out/tune/unseen-$which.gsm" "out/tune/grid-$which.png" all
+  "$bin" import "$model" "${styles[@]}" -o "$dir/unseen-$which.gsm" --force >/dev/null
+  STYLE_DIR=out/tune/unseen scripts/photo-grid.sh "$dir/unseen-$which.gsm" "$dir/grid-$which.png" all
 done
-echo "grids: out/tune/grid-before.png out/tune/grid-after.png"
+echo "grids: $dir/grid-before.png $dir/grid-after.png"

@@ -108,6 +108,11 @@ pub struct TrainArgs {
     /// difference), so fine-tuning for video keeps its look [default: 0, off].
     #[arg(long, requires = "init")]
     pub teacher_weight: Option<f32>,
+    /// With --init: weight of the starting model's texture statistics as a target (the Gram
+    /// distance of each output to the starting model's output for the same input, on the style
+    /// layers), which keeps its strokes and tiles without pinning where they fall [default: 0, off].
+    #[arg(long, requires = "init")]
+    pub teacher_style_weight: Option<f32>,
     /// Sum the style layers' Gram distances as they are, not each relative to its target: relu1_2's,
     /// orders of magnitude the largest, then decides, and the model learns colours rather than
     /// strokes (how models were trained before; for comparisons).
@@ -202,6 +207,7 @@ fn config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
         (&mut w.tv, args.tv_weight),
         (&mut w.temporal, args.temporal_weight),
         (&mut w.teacher, args.teacher_weight),
+        (&mut w.teacher_style, args.teacher_style_weight),
     ] {
         if let Some(value) = flag {
             *weight = value;

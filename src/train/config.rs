@@ -108,6 +108,12 @@ pub struct LossWeights {
     /// difference, so fine-tuning for video keeps the look it started from. 0: off.
     #[serde(default)]
     pub teacher: f32,
+    /// Closeness of the output's Gram matrices to those of the starting model's output for the
+    /// same input (with `init`), on the style layers with the style's layer weights: the
+    /// starting model's texture statistics without its texture's exact positions, which a
+    /// temporal fine-tune has to be free to move. 0: off.
+    #[serde(default)]
+    pub teacher_style: f32,
 }
 
 impl LossWeights {
@@ -128,6 +134,7 @@ impl LossWeights {
                 tv: 10.0,
                 temporal: 1e5,
                 teacher: 0.0,
+                teacher_style: 0.0,
             }
         } else {
             Self {
@@ -137,6 +144,7 @@ impl LossWeights {
                 tv: 0.01,
                 temporal: 20.0,
                 teacher: 0.0,
+                teacher_style: 0.0,
             }
         }
     }
@@ -150,6 +158,7 @@ impl LossWeights {
             ("tv", self.tv),
             ("temporal", self.temporal),
             ("teacher", self.teacher),
+            ("teacher_style", self.teacher_style),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -370,13 +379,14 @@ impl TrainConfig {
             w.tv,
             w.temporal,
             w.teacher,
+            w.teacher_style,
         ]
         .iter()
         .any(|v| !v.is_finite() || *v < 0.0)
         {
             return bad("loss weights must be finite and ≥ 0".into());
         }
-        if w.teacher > 0.0 && self.init.is_none() {
+        if (w.teacher > 0.0 || w.teacher_style > 0.0) && self.init.is_none() {
             return bad("a teacher weight needs a starting model (init) to be the teacher".into());
         }
         if !(self.max_shift.is_finite() && self.local_motion.is_finite())

@@ -51,6 +51,8 @@ pub struct Terms {
     pub content: f32,
     /// The style loss, unweighted.
     pub style: f32,
+    /// The teacher-style loss, unweighted, when it is on.
+    pub teacher_style: Option<f32>,
     /// Seconds spent in the loss network when it ran on its own (the runtime path); `None`
     /// when it ran inside burn's graph, timed with the generator.
     pub seconds: Option<f64>,
@@ -133,15 +135,18 @@ impl Perceptual {
         }
     }
 
-    /// Content and style terms of outputs `y` (`[b, 3, h, w]`, on the graph) for inputs `x`
-    /// (the same images as `inputs`) and style `style`.
+    /// Content and style terms of outputs `y` (`[b, 3, h, w]`, on the graph) for inputs `x` and
+    /// style `style`; with `teacher` (the starting model's outputs for `x`) and a teacher-style
+    /// weight, also the Gram distance of each output to its teacher's.
     pub fn terms(
         &self,
         style: usize,
         x: &Tensor<4>,
         y: &Tensor<4>,
+        teacher: Option<&Tensor<4>>,
         weights: PerceptualWeights,
     ) -> Result<Terms> {
+        let teacher = teacher.filter(|_| weights.teacher_style > 0.0);
         match self {
             Perceptual::Graph {
                 net,
@@ -158,13 +163,27 @@ impl Perceptual {
                     content.clone().into_scalar(),
                     style_loss.clone().into_scalar(),
                 );
-                let tensor =
+                let mut tensor =
                     content * f64::from(weights.content) + style_loss * f64::from(weights.style);
+                let mut teacher_style = None;
+                if let Some(teacher) = teacher {
+                    // Each image's own Gram targets, `[b, c, c]` per layer.
+                    let grams: Vec<Tensor<3>> = net
+                        .features(teacher.clone().detach())
+                        .maps
+                        .into_iter()
+                        .map(|m| losses::gram(m).detach())
+                        .collect();
+                    let loss = losses::weighted_style_loss(&fy.maps, &grams, &layer_weights[style]);
+                    teacher_style = Some(loss.clone().into_scalar());
+                    tensor = tensor + loss * f64::from(weights.teacher_style);
+                }
                 Ok(Terms {
                     value: tensor.clone().into_scalar(),
                     tensor,
                     content: content_value,
                     style: style_value,
+                    teacher_style,
                     seconds: None,
                 })
             }
@@ -173,16 +192,16 @@ impl Perceptual {
                 let device = y.device();
                 let outputs = crate::infer::values(y.clone().detach());
                 let inputs = crate::infer::values(x.clone().detach());
+                let teachers = teacher.map(|t| crate::infer::values(t.clone().detach()));
                 let started = Instant::now();
-                let result = perceptual::perceptual(
-                    vgg,
-                    &outputs,
-                    &inputs,
-                    (w, h),
-                    &targets[style],
-                    1,
-                    weights,
-                );
+                let batch = perceptual::Batch {
+                    outputs: &outputs,
+                    inputs: &inputs,
+                    teachers: teachers.as_deref(),
+                    width: w,
+                    height: h,
+                };
+                let result = perceptual::perceptual(vgg, batch, &targets[style], 1, weights);
                 let seconds = started.elapsed().as_secs_f64();
                 let gradient =
                     Tensor::<4>::from_data(TensorData::new(result.gradient, [b, 3, h, w]), &device);
@@ -190,9 +209,12 @@ impl Perceptual {
                 let tensor = surrogate.clone() - surrogate.detach();
                 Ok(Terms {
                     tensor,
-                    value: weights.content * result.content + weights.style * result.style,
+                    value: weights.content * result.content
+                        + weights.style * result.style
+                        + weights.teacher_style * result.teacher_style,
                     content: result.content,
                     style: result.style,
+                    teacher_style: teacher.map(|_| result.teacher_style),
                     seconds: Some(seconds),
                 })
             }

@@ -4,7 +4,8 @@
 //!
 //! Same definitions as the burn path: style = Σ over taps of the mean over the batch and the
 //! c×c entries of (G − T)², with G = Fᵀ F / (c·h·w); content = the mean of (F_y − F_x)² at the
-//! content tap.
+//! content tap. The teacher-style term is the same Gram distance with, per image, the Grams of
+//! another output (a starting model's, for the same input) as its target.
 
 use rayon::prelude::*;
 
@@ -76,6 +77,24 @@ pub struct PerceptualWeights {
     pub content: f32,
     /// Style.
     pub style: f32,
+    /// Teacher style: the Gram distance to each image's teacher output (0: off).
+    pub teacher_style: f32,
+}
+
+/// One batch of generator outputs, planar `[b, 3, height, width]` in [0, 1], with the inputs
+/// they came from and, for the teacher-style term, the teacher's outputs for the same inputs.
+#[derive(Debug, Clone, Copy)]
+pub struct Batch<'a> {
+    /// The generator's outputs.
+    pub outputs: &'a [f32],
+    /// Its inputs (the content targets).
+    pub inputs: &'a [f32],
+    /// The teacher's outputs, when the teacher-style term is on.
+    pub teachers: Option<&'a [f32]>,
+    /// Width of each image.
+    pub width: usize,
+    /// Height of each image.
+    pub height: usize,
 }
 
 /// A batch's perceptual losses and their weighted gradient.
@@ -85,81 +104,131 @@ pub struct Perceptual {
     pub style: f32,
     /// The content loss (unweighted).
     pub content: f32,
-    /// `∂(w_content·content + w_style·style) / ∂outputs`, planar `[b, 3, h, w]`.
+    /// The teacher-style loss (unweighted; 0 when off).
+    pub teacher_style: f32,
+    /// `∂(w_content·content + w_style·style + w_teacher_style·teacher_style) / ∂outputs`,
+    /// planar `[b, 3, h, w]`.
     pub gradient: Vec<f32>,
 }
 
-/// The perceptual losses of `outputs` against `inputs` (content) and `targets` (style, one Gram
-/// matrix and weight per tap), both planar `[b, 3, height, width]` in [0, 1]; content at tap `content_tap`.
+/// The perceptual losses of a batch's outputs against its inputs (content), `targets` (style,
+/// one Gram matrix and weight per tap) and, when given, each image's teacher output (teacher
+/// style, with the same tap weights); content at tap `content_tap`.
 pub fn perceptual(
     vgg: &CpuVgg,
-    outputs: &[f32],
-    inputs: &[f32],
-    (width, height): (usize, usize),
+    batch: Batch<'_>,
     targets: &StyleTargets,
     content_tap: usize,
     weights: PerceptualWeights,
 ) -> Perceptual {
+    let (width, height) = (batch.width, batch.height);
     let image = 3 * width * height;
-    assert_eq!(outputs.len(), inputs.len(), "one input per output");
+    let outputs = batch.outputs;
+    assert_eq!(outputs.len(), batch.inputs.len(), "one input per output");
     assert!(
         image > 0 && outputs.len().is_multiple_of(image),
         "planar batch size"
     );
     assert_eq!(targets.grams.len(), 4, "one Gram target per tap");
     assert_eq!(targets.layer_weights.len(), 4, "one weight per tap");
+    let teachers = batch.teachers.filter(|_| weights.teacher_style > 0.0);
+    if let Some(t) = teachers {
+        assert_eq!(t.len(), outputs.len(), "one teacher output per output");
+    }
     let b = outputs.len() / image;
-    let per_image: Vec<(f64, f64, Vec<f32>)> = outputs
-        .par_chunks(image)
-        .zip(inputs.par_chunks(image))
-        .map(|(y, x)| {
-            let fy = vgg.forward(y, width, height, 3);
-            let fx = vgg.forward(x, width, height, content_tap);
-            one_image(vgg, &fy, &fx, b, targets, content_tap, weights)
+    let per_image: Vec<Share> = (0..b)
+        .into_par_iter()
+        .map(|i| {
+            let range = i * image..(i + 1) * image;
+            let fy = vgg.forward(&outputs[range.clone()], width, height, 3);
+            let fx = vgg.forward(&batch.inputs[range.clone()], width, height, content_tap);
+            let teacher_grams = teachers.map(|t| {
+                let ft = vgg.forward(&t[range], width, height, 3);
+                (0..4).map(|tap| gram(ft.tap(vgg, tap))).collect()
+            });
+            let targets = ImageTargets {
+                style: targets,
+                teacher: teacher_grams,
+                content_tap,
+            };
+            one_image(vgg, &fy, &fx, b, &targets, weights)
         })
         .collect();
-    let mut gradient = Vec::with_capacity(outputs.len());
-    let (mut style, mut content) = (0.0, 0.0);
-    for (s, c, g) in per_image {
-        style += s;
-        content += c;
-        gradient.extend(g);
+    let mut result = Perceptual {
+        style: 0.0,
+        content: 0.0,
+        teacher_style: 0.0,
+        gradient: Vec::with_capacity(outputs.len()),
+    };
+    let (mut style, mut content, mut teacher) = (0.0f64, 0.0f64, 0.0f64);
+    for share in per_image {
+        style += share.style;
+        content += share.content;
+        teacher += share.teacher_style;
+        result.gradient.extend(share.gradient);
     }
-    Perceptual {
-        style: style as f32,
-        content: content as f32,
-        gradient,
-    }
+    result.style = style as f32;
+    result.content = content as f32;
+    result.teacher_style = teacher as f32;
+    result
+}
+
+/// What one image's output is measured against.
+struct ImageTargets<'a> {
+    /// The style's Gram targets and tap weights (the teacher term uses the same weights).
+    style: &'a StyleTargets,
+    /// The Grams of this image's teacher output, per tap, when the teacher-style term is on.
+    teacher: Option<Vec<Vec<f32>>>,
+    /// The content tap.
+    content_tap: usize,
 }
 
 /// One image's share of the batch's losses (already divided by the batch's size) and its
 /// gradient.
+struct Share {
+    style: f64,
+    content: f64,
+    teacher_style: f64,
+    gradient: Vec<f32>,
+}
+
+/// `Σ (G − T)² · per_entry`, with `(G − T) · scale` added to `d_gram` (its weighted gradient,
+/// as [`one_image`] sets `scale`).
+fn gram_distance(g: &[f32], target: &[f32], per_entry: f64, scale: f32, d_gram: &mut [f32]) -> f64 {
+    let mut loss = 0.0;
+    for ((d, g), t) in d_gram.iter_mut().zip(g).zip(target) {
+        let diff = g - t;
+        loss += f64::from(diff) * f64::from(diff) * per_entry;
+        *d += diff * scale;
+    }
+    loss
+}
+
 fn one_image(
     vgg: &CpuVgg,
     fy: &Trace,
     fx: &Trace,
     batch: usize,
-    targets: &StyleTargets,
-    content_tap: usize,
+    targets: &ImageTargets<'_>,
     weights: PerceptualWeights,
-) -> (f64, f64, Vec<f32>) {
-    let mut style = 0.0f64;
-    let mut content = 0.0f64;
+) -> Share {
+    let (mut style, mut content, mut teacher_style) = (0.0f64, 0.0f64, 0.0f64);
+    let content_tap = targets.content_tap;
     let grads: [Option<Map>; 4] = std::array::from_fn(|t| {
         let f = fy.tap(vgg, t);
         let (n, c) = (f.width * f.height, f.channels);
-        let target = &targets.grams[t];
+        let target = &targets.style.grams[t];
         assert_eq!(target.len(), c * c, "Gram target of tap {t}");
         let g = gram(f);
         // d/dG of w·Σ(G − T)² / (b·c²) is 2w(G − T)/(b·c²); through G = FᵀF/(c·n), with G
         // symmetric, dF = F · 2·dG / (c·n).
-        let per_entry = f64::from(targets.layer_weights[t]) / (batch * c * c) as f64;
-        let scale = (weights.style as f64 * 4.0 * per_entry / (c * n) as f64) as f32;
+        let per_entry = f64::from(targets.style.layer_weights[t]) / (batch * c * c) as f64;
+        let scale = |w: f32| (w as f64 * 4.0 * per_entry / (c * n) as f64) as f32;
         let mut d_gram = vec![0.0; c * c];
-        for ((d, g), t) in d_gram.iter_mut().zip(&g).zip(target) {
-            let diff = g - t;
-            style += f64::from(diff) * f64::from(diff) * per_entry;
-            *d = diff * scale;
+        style += gram_distance(&g, target, per_entry, scale(weights.style), &mut d_gram);
+        if let Some(teacher) = &targets.teacher {
+            let scale = scale(weights.teacher_style);
+            teacher_style += gram_distance(&g, &teacher[t], per_entry, scale, &mut d_gram);
         }
         let mut d_features = vec![0.0; n * c];
         matmul(
@@ -187,7 +256,12 @@ fn one_image(
             channels: c,
         })
     });
-    (style, content, vgg.backward(fy, grads))
+    Share {
+        style,
+        content,
+        teacher_style,
+        gradient: vgg.backward(fy, grads),
+    }
 }
 
 #[cfg(test)]
@@ -228,7 +302,8 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let mut random =
             |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(0.0..1.0)).collect() };
-        let (y, x, style) = (
+        let (y, x, teacher, style) = (
+            random(b * 3 * w * h),
             random(b * 3 * w * h),
             random(b * 3 * w * h),
             random(3 * w * h),
@@ -244,8 +319,16 @@ mod tests {
         let weights = PerceptualWeights {
             content: 2.0,
             style: 1e3,
+            teacher_style: 300.0,
         };
-        let got = perceptual(&cpu, &y, &x, (w, h), &targets, 1, weights);
+        let batch = Batch {
+            outputs: &y,
+            inputs: &x,
+            teachers: Some(&teacher),
+            width: w,
+            height: h,
+        };
+        let got = perceptual(&cpu, batch, &targets, 1, weights);
 
         let vgg = vgg.to_device(&device);
         let tensor = |v: &[f32], n: usize| {
@@ -263,9 +346,21 @@ mod tests {
         let content = losses::mse(fy.maps[1].clone(), fx.maps[1].clone().detach());
         let style_loss =
             losses::weighted_style_loss(&fy.maps, &gram_targets, &targets.layer_weights);
+        // The teacher term: each image's own Gram targets, `[b, c, c]`, the same tap weights.
+        let teacher_grams: Vec<Tensor<3>> = vgg
+            .features(tensor(&teacher, b))
+            .maps
+            .into_iter()
+            .map(|m| losses::gram(m).detach())
+            .collect();
+        let teacher_loss =
+            losses::weighted_style_loss(&fy.maps, &teacher_grams, &targets.layer_weights);
         let want_content: f32 = content.clone().into_scalar();
         let want_style: f32 = style_loss.clone().into_scalar();
-        let total = content * f64::from(weights.content) + style_loss * f64::from(weights.style);
+        let want_teacher: f32 = teacher_loss.clone().into_scalar();
+        let total = content * f64::from(weights.content)
+            + style_loss * f64::from(weights.style)
+            + teacher_loss * f64::from(weights.teacher_style);
         let grads = total.backward();
         let want: Vec<f32> = yt.grad(&grads).unwrap().into_data().try_to_vec().unwrap();
 
@@ -279,6 +374,11 @@ mod tests {
             relative(got.style, want_style) < 1e-3,
             "style {} vs {want_style}",
             got.style
+        );
+        assert!(
+            want_teacher > 0.0 && relative(got.teacher_style, want_teacher) < 1e-3,
+            "teacher style {} vs {want_teacher}",
+            got.teacher_style
         );
         let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         let worst = got

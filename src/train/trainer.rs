@@ -133,7 +133,9 @@ impl Trainer {
         start: Option<Start>,
     ) -> Result<Self> {
         let teacher = match &start {
-            Some(start) if config.weights.teacher > 0.0 => Some(start.teacher()),
+            Some(start) if config.weights.teacher > 0.0 || config.weights.teacher_style > 0.0 => {
+                Some(start.teacher())
+            }
             _ => None,
         };
         if let Some(Start::Arbitrary { .. }) = &start {
@@ -297,13 +299,20 @@ impl Trainer {
         };
         let x = images_to_tensor(&images, &self.device); // [b, 3, s, s]
         let y = self.nets.generator.forward(x.clone(), mix.clone()); // [b, 3, s, s]
+        // The starting model's own outputs, when a teacher term is on.
+        let taught = self
+            .teacher
+            .as_ref()
+            .map(|teacher| teacher.forward(x.clone(), mix.clone()).detach()); // [b, 3, s, s]
         let perceptual = self.perceptual.terms(
             style,
             &x,
             &y,
+            taught.as_ref(),
             PerceptualWeights {
                 content: w.content,
                 style: w.style,
+                teacher_style: w.teacher_style,
             },
         )?;
         let tv = losses::total_variation(y.clone());
@@ -343,8 +352,10 @@ impl Trainer {
             values.insert("temporal".into(), t.clone().into_scalar());
             rest = rest + t * f64::from(w.temporal);
         }
-        if let Some(teacher) = &self.teacher {
-            let target = teacher.forward(x.clone(), mix.clone()).detach(); // [b, 3, s, s]
+        if let Some(teacher_style) = perceptual.teacher_style {
+            values.insert("teacher_style".into(), teacher_style);
+        }
+        if let Some(target) = taught.filter(|_| w.teacher > 0.0) {
             let t = losses::mse(y.clone(), target);
             values.insert("teacher".into(), t.clone().into_scalar());
             rest = rest + t * f64::from(w.teacher);
@@ -592,12 +603,18 @@ mod tests {
         config.style_size = 64;
         config.init = Some(init.clone());
         config.weights.teacher = 1000.0;
+        config.weights.teacher_style = 500.0;
         let mut tuned = Trainer::new(config.clone(), &Device::flex()).unwrap();
-        // Before any update the generator is its teacher: no drift.
+        // Before any update the generator is its teacher: no drift, in pixels or in Grams.
         let losses = tuned
             .generator_losses(0, &mut StdRng::seed_from_u64(4))
             .unwrap();
         assert!(losses.values["teacher"] < 1e-10, "{:?}", losses.values);
+        assert!(
+            losses.values["teacher_style"] < 1e-10,
+            "{:?}",
+            losses.values
+        );
         let probe = |g: &Generator| {
             let x = Tensor::<4>::ones([1, 3, 16, 16], &Device::flex()) * 0.4;
             crate::infer::values(g.forward(x, Tensor::ones([1, 1], &Device::flex())))
@@ -613,10 +630,17 @@ mod tests {
             .generator_losses(0, &mut StdRng::seed_from_u64(4))
             .unwrap();
         assert!(losses.values["teacher"] > 0.0, "{:?}", losses.values);
-        // Without init, a teacher weight is refused; so is an init of another shape.
+        assert!(losses.values["teacher_style"] > 0.0, "{:?}", losses.values);
+        // Without init, either teacher weight is refused; so is an init of another shape.
         let mut no_init = config.clone();
         no_init.init = None;
-        assert!(Trainer::new(no_init, &Device::flex()).is_err());
+        assert!(Trainer::new(no_init.clone(), &Device::flex()).is_err());
+        no_init.weights.teacher = 0.0;
+        let err = Trainer::new(no_init, &Device::flex())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("teacher"), "{err}");
         let mut two = config;
         two.styles
             .push(super::super::StyleSource::Pattern(StylePattern::Swirls));
