@@ -679,6 +679,19 @@ fn import_takes_the_convolutions_of_a_model_baked_from_it_and_refuses_others_by_
         .assert()
         .success()
         .stdout(predicate::str::contains("arbitrary-style model"));
+    // info reads both kinds; the bake and the rebuilt model name where their weights come from.
+    for (model, kind) in [
+        (&rebuilt, "arbitrary-style"),
+        (&baked, "styles:       mosaic"),
+    ] {
+        ganstyle()
+            .arg("info")
+            .arg("--model")
+            .arg(model)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(kind).and(predicate::str::contains("origin:")));
+    }
     let photo = dir.path().join("photo.png");
     write_png(&photo, 40, 28);
     let picture = dir.path().join("painting.png");

@@ -2,13 +2,15 @@
 
 use clap::Args;
 
-use crate::model::{ModelSource, generator::GeneratorConfig, shipped_names};
+use crate::model::arbitrary::ArbitraryModel;
+use crate::model::{ModelSource, TrainingInfo, generator::GeneratorConfig, shipped_names};
 
 /// Show a model's metadata, or list the shipped models.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   ganstyle info                 # list shipped models
-  ganstyle info --model mosaic")]
+  ganstyle info --model mosaic
+  ganstyle info --model ~/.cache/ganstyle/models/arbitrary.gsm   # an arbitrary-style model")]
 pub struct InfoArgs {
     /// Model file or shipped name.
     #[arg(long, short = 'm')]
@@ -22,19 +24,51 @@ pub fn run(args: InfoArgs) -> anyhow::Result<()> {
         return Ok(());
     };
     let source = ModelSource::resolve(Some(&spec))?;
-    let model = source.load(&burn::tensor::Device::flex())?;
+    let device = burn::tensor::Device::flex();
+    if let ModelSource::File(path) = &source
+        && crate::model::is_arbitrary(path)?
+    {
+        let model = ArbitraryModel::load(path, &device)?;
+        let meta = &model.meta;
+        println!(
+            "model:        {} (arbitrary-style: any picture as the style)",
+            path.display()
+        );
+        print_arch(&meta.transformer, model.transformer.parameter_count());
+        println!(
+            "style vector: {} numbers from a {}x{} picture ({} style heads)",
+            meta.encoder.vector_len,
+            meta.encoder.input_side,
+            meta.encoder.input_side,
+            model.heads.len()
+        );
+        println!("origin:       {}", meta.origin);
+        println!("written by:   {}", meta.written_by);
+        print_training(&meta.training);
+        return Ok(());
+    }
+    let model = source.load(&device)?;
     let meta = &model.meta;
-    let t = &meta.training;
-    let config: &GeneratorConfig = &meta.generator;
     println!("model:        {}", source.describe());
+    print_arch(&meta.generator, model.generator.parameter_count());
+    println!("styles:       {}", meta.style_names.join(", "));
+    if let Some(origin) = &meta.origin {
+        println!("origin:       {origin}");
+    }
+    println!("written by:   {}", meta.written_by);
+    print_training(&meta.training);
+    Ok(())
+}
+
+fn print_arch(config: &GeneratorConfig, parameters: usize) {
     println!(
-        "architecture: {} ({} parameters, {:.2} GMAC at 640x480)",
+        "architecture: {} ({parameters} parameters, {:.2} GMAC at 640x480)",
         config.arch.name(),
-        model.generator.parameter_count(),
         config.macs(640, 480) as f64 / 1e9
     );
-    println!("styles:       {}", meta.style_names.join(", "));
-    println!("written by:   {}", meta.written_by);
+}
+
+fn print_training(t: &TrainingInfo) {
     println!(
         "trained:      {} steps at {}px, {:.0} s on {}",
         t.steps, t.size, t.seconds, t.device
@@ -49,5 +83,4 @@ pub fn run(args: InfoArgs) -> anyhow::Result<()> {
     };
     println!("weights:      {}", fmt(&t.loss_weights));
     println!("final losses: {}", fmt(&t.final_losses));
-    Ok(())
 }
