@@ -68,5 +68,6 @@ for pattern in mosaic ink-hatching pointillism swirls impasto watercolour; do
     six+=(--style "pattern:$pattern")
 done
 "$bin" import "$cache/models/arbitrary-original.gsm" "${six[@]}" -o models/magenta-six.gsm --force
-RELEASE=1 scripts/tune-arbitrary.sh 900
-"$bin" import out/tune/tuned.gsm "${six[@]}" -o models/magenta-six-video.gsm --force
+# Its own folder, so a tune left in out/tune by other settings is not baked instead.
+TUNE_DIR=out/tune-video RELEASE=1 scripts/tune-arbitrary.sh 900
+"$bin" import out/tune-video/tuned.gsm "${six[@]}" -o models/magenta-six-video.gsm --force
