@@ -667,16 +667,19 @@ fn import_takes_the_convolutions_of_a_model_baked_from_it_and_refuses_others_by_
         .arg(&baked)
         .assert()
         .success();
+    let transplant = |from: &Path, out: &Path| {
+        ganstyle()
+            .arg("import")
+            .arg(&arbitrary)
+            .arg("--convolutions-from")
+            .arg(from)
+            .arg("-o")
+            .arg(out)
+            .assert()
+    };
     // Baked without a fine-tune: the rebuilt model styles exactly as the original does.
     let rebuilt = dir.path().join("rebuilt.gsm");
-    ganstyle()
-        .arg("import")
-        .arg(&arbitrary)
-        .arg("--convolutions-from")
-        .arg(&baked)
-        .arg("-o")
-        .arg(&rebuilt)
-        .assert()
+    transplant(&baked, &rebuilt)
         .success()
         .stdout(predicate::str::contains("arbitrary-style model"));
     // info reads both kinds; the bake and the rebuilt model name where their weights come from.
@@ -707,15 +710,9 @@ fn import_takes_the_convolutions_of_a_model_baked_from_it_and_refuses_others_by_
         styled(&rebuilt, "rebuilt.png"),
         styled(&arbitrary, "original.png")
     );
-    // A model trained here (no origin in Magenta's networks) is refused by name.
-    ganstyle()
-        .arg("import")
-        .arg(&arbitrary)
-        .arg("--convolutions-from")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/mosaic.gsm"))
-        .arg("-o")
-        .arg(dir.path().join("no.gsm"))
-        .assert()
+    // A model of another architecture (a fast one trained here) is refused by name.
+    let fast = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/mosaic.gsm");
+    transplant(&fast, &dir.path().join("no.gsm"))
         .failure()
         .stderr(predicate::str::contains("mosaic.gsm").and(predicate::str::contains("fast model")));
 }

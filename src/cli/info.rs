@@ -3,7 +3,9 @@
 use clap::Args;
 
 use crate::model::arbitrary::ArbitraryModel;
-use crate::model::{ModelSource, TrainingInfo, generator::GeneratorConfig, shipped_names};
+use crate::model::{
+    AnyModel, ModelSource, TrainingInfo, generator::GeneratorConfig, load_any, shipped_names,
+};
 
 /// Show a model's metadata, or list the shipped models.
 #[derive(Debug, Args)]
@@ -25,29 +27,16 @@ pub fn run(args: InfoArgs) -> anyhow::Result<()> {
     };
     let source = ModelSource::resolve(Some(&spec))?;
     let device = burn::tensor::Device::flex();
-    if let ModelSource::File(path) = &source
-        && crate::model::is_arbitrary(path)?
-    {
-        let model = ArbitraryModel::load(path, &device)?;
-        let meta = &model.meta;
-        println!(
-            "model:        {} (arbitrary-style: any picture as the style)",
-            path.display()
-        );
-        print_arch(&meta.transformer, model.transformer.parameter_count());
-        println!(
-            "style vector: {} numbers from a {}x{} picture ({} style heads)",
-            meta.encoder.vector_len,
-            meta.encoder.input_side,
-            meta.encoder.input_side,
-            model.heads.len()
-        );
-        println!("origin:       {}", meta.origin);
-        println!("written by:   {}", meta.written_by);
-        print_training(&meta.training);
-        return Ok(());
-    }
-    let model = source.load(&device)?;
+    let model = match &source {
+        ModelSource::File(path) => match load_any(path, &device)? {
+            AnyModel::Arbitrary(model) => {
+                print_arbitrary(path, &model);
+                return Ok(());
+            }
+            AnyModel::Fixed(model) => *model,
+        },
+        _ => source.load(&device)?,
+    };
     let meta = &model.meta;
     println!("model:        {}", source.describe());
     print_arch(&meta.generator, model.generator.parameter_count());
@@ -58,6 +47,25 @@ pub fn run(args: InfoArgs) -> anyhow::Result<()> {
     println!("written by:   {}", meta.written_by);
     print_training(&meta.training);
     Ok(())
+}
+
+fn print_arbitrary(path: &std::path::Path, model: &ArbitraryModel) {
+    let meta = &model.meta;
+    println!(
+        "model:        {} (arbitrary-style: any picture as the style)",
+        path.display()
+    );
+    print_arch(&meta.transformer, model.transformer.parameter_count());
+    println!(
+        "style vector: {} numbers from a {}x{} picture ({} style heads)",
+        meta.encoder.vector_len,
+        meta.encoder.input_side,
+        meta.encoder.input_side,
+        model.heads.len()
+    );
+    println!("origin:       {}", meta.origin);
+    println!("written by:   {}", meta.written_by);
+    print_training(&meta.training);
 }
 
 fn print_arch(config: &GeneratorConfig, parameters: usize) {

@@ -288,12 +288,7 @@ pub fn evaluate_clip(stylizer: &mut Stylizer, clip: &Clip) -> Result<ClipResult>
 /// the loss network `net` (on the CPU).
 pub fn quality(stylizer: &mut Stylizer, net: &LossNetwork, style: &RgbImage) -> Result<(f64, f64)> {
     let device = burn::tensor::Device::flex();
-    let targets: Vec<_> = net
-        .features(image_to_tensor(style, &device))
-        .maps
-        .into_iter()
-        .map(losses::gram)
-        .collect();
+    let targets = net.features(image_to_tensor(style, &device)).grams();
     let mut rng = StdRng::seed_from_u64(77);
     let (mut content, mut style_loss) = (0.0, 0.0);
     let kinds = ContentKind::ALL;

@@ -328,7 +328,7 @@ impl ArbitraryModel {
         super::file::bytes_with(bytes, origin, |c| Self::from_container(c, device))
     }
 
-    fn from_container(
+    pub(super) fn from_container(
         c: &SectionFile,
         device: &Device,
     ) -> std::result::Result<Self, ModelFileError> {
@@ -634,21 +634,20 @@ pub(crate) mod tests {
         assert_ne!(probe(&rebuilt), probe(&model));
 
         // Refused, by file name: a model of another origin, and one of another architecture.
+        let refusal = |fixed: &Model, name: &str| {
+            model
+                .with_convolutions_of_model(fixed, Path::new(name))
+                .unwrap_err()
+                .to_string()
+        };
         let mut foreign = baked;
         foreign.meta.origin = None;
-        let err = model
-            .with_convolutions_of_model(&foreign, Path::new("own.gsm"))
-            .unwrap_err()
-            .to_string();
+        let err = refusal(&foreign, "own.gsm");
         assert!(
             err.contains("own.gsm") && err.contains("not made from"),
             "{err}"
         );
-        let fast = Model::untrained(Arch::Fast, &device);
-        let err = model
-            .with_convolutions_of_model(&fast, Path::new("fast.gsm"))
-            .unwrap_err()
-            .to_string();
+        let err = refusal(&Model::untrained(Arch::Fast, &device), "fast.gsm");
         assert!(
             err.contains("fast.gsm") && err.contains("fast model"),
             "{err}"

@@ -110,7 +110,7 @@ impl Model {
         bytes_with(bytes, origin, |c| Self::from_container(c, device))
     }
 
-    fn from_container(
+    pub(super) fn from_container(
         container: &SectionFile,
         device: &Device,
     ) -> std::result::Result<Self, ModelFileError> {

@@ -164,10 +164,26 @@ impl ModelSource {
     }
 }
 
-/// Whether the model file at `path` is of kind arbitrary (an error names a file that cannot
-/// be read as a model file).
-pub fn is_arbitrary(path: &Path) -> Result<bool> {
-    file::read_with(path, |c| Ok(c.get("kind")? == arbitrary::KIND))
+/// A model file of either kind.
+pub enum AnyModel {
+    /// A fixed-style model.
+    Fixed(Box<Model>),
+    /// An arbitrary-style model.
+    Arbitrary(Box<arbitrary::ArbitraryModel>),
+}
+
+/// Load the model file at `path`, of whichever kind it is, reading it once (errors name the
+/// file).
+pub fn load_any(path: &Path, device: &Device) -> Result<AnyModel> {
+    file::read_with(path, |c| {
+        Ok(if c.get("kind")? == arbitrary::KIND {
+            AnyModel::Arbitrary(Box::new(arbitrary::ArbitraryModel::from_container(
+                c, device,
+            )?))
+        } else {
+            AnyModel::Fixed(Box::new(Model::from_container(c, device)?))
+        })
+    })
 }
 
 /// Style names for pictures: their file stems.

@@ -26,6 +26,16 @@ pub struct Features {
     pub content: usize,
 }
 
+impl Features {
+    /// The Gram matrix of each map (`[b, c, c]` per layer), detached: style targets.
+    pub fn grams(self) -> Vec<Tensor<3>> {
+        self.maps
+            .into_iter()
+            .map(|m| super::losses::gram(m).detach())
+            .collect()
+    }
+}
+
 /// A loss network.
 #[derive(Debug)]
 pub enum LossNetwork {

@@ -91,12 +91,8 @@ impl Perceptual {
                 let targets: Vec<Vec<Tensor<3>>> = styles
                     .iter()
                     .map(|img| {
-                        let x = crate::frame::image_to_tensor(img, device);
-                        net.features(x)
-                            .maps
-                            .into_iter()
-                            .map(|m| losses::gram(m).detach())
-                            .collect()
+                        net.features(crate::frame::image_to_tensor(img, device))
+                            .grams()
                     })
                     .collect();
                 let layer_weights = targets
@@ -168,12 +164,7 @@ impl Perceptual {
                 let mut teacher_style = None;
                 if let Some(teacher) = teacher {
                     // Each image's own Gram targets, `[b, c, c]` per layer.
-                    let grams: Vec<Tensor<3>> = net
-                        .features(teacher.clone().detach())
-                        .maps
-                        .into_iter()
-                        .map(|m| losses::gram(m).detach())
-                        .collect();
+                    let grams = net.features(teacher.clone().detach()).grams();
                     let loss = losses::weighted_style_loss(&fy.maps, &grams, &layer_weights[style]);
                     teacher_style = Some(loss.clone().into_scalar());
                     tensor = tensor + loss * f64::from(weights.teacher_style);

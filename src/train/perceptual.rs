@@ -51,14 +51,18 @@ impl StyleTargets {
     /// The targets of one style image (planar RGB in [0, 1]); with `balance`, each tap's
     /// distance counts relative to its target ([`losses::style_layer_weights`]), else all count 1.
     pub fn new(vgg: &CpuVgg, planar: &[f32], width: usize, height: usize, balance: bool) -> Self {
-        let trace = vgg.forward(planar, width, height, 3);
-        let grams: Vec<Vec<f32>> = (0..4).map(|t| gram(trace.tap(vgg, t))).collect();
+        let grams = tap_grams(vgg, &vgg.forward(planar, width, height, 3));
         let mean_squares: Vec<f64> = grams.iter().map(|g| mean_square(g)).collect();
         Self {
             layer_weights: losses::style_layer_weights(&mean_squares, balance),
             grams,
         }
     }
+}
+
+/// The Gram matrix at each of the four taps of a trace.
+fn tap_grams(vgg: &CpuVgg, trace: &Trace) -> Vec<Vec<f32>> {
+    (0..4).map(|t| gram(trace.tap(vgg, t))).collect()
 }
 
 /// The mean of the squared values.
@@ -142,10 +146,8 @@ pub fn perceptual(
             let range = i * image..(i + 1) * image;
             let fy = vgg.forward(&outputs[range.clone()], width, height, 3);
             let fx = vgg.forward(&batch.inputs[range.clone()], width, height, content_tap);
-            let teacher_grams = teachers.map(|t| {
-                let ft = vgg.forward(&t[range], width, height, 3);
-                (0..4).map(|tap| gram(ft.tap(vgg, tap))).collect()
-            });
+            let teacher_grams =
+                teachers.map(|t| tap_grams(vgg, &vgg.forward(&t[range], width, height, 3)));
             let targets = ImageTargets {
                 style: targets,
                 teacher: teacher_grams,
@@ -154,23 +156,16 @@ pub fn perceptual(
             one_image(vgg, &fy, &fx, b, &targets, weights)
         })
         .collect();
-    let mut result = Perceptual {
-        style: 0.0,
-        content: 0.0,
-        teacher_style: 0.0,
-        gradient: Vec::with_capacity(outputs.len()),
-    };
-    let (mut style, mut content, mut teacher) = (0.0f64, 0.0f64, 0.0f64);
-    for share in per_image {
-        style += share.style;
-        content += share.content;
-        teacher += share.teacher_style;
-        result.gradient.extend(share.gradient);
+    let sum = |share: fn(&Share) -> f64| per_image.iter().map(share).sum::<f64>() as f32;
+    Perceptual {
+        style: sum(|s| s.style),
+        content: sum(|s| s.content),
+        teacher_style: sum(|s| s.teacher_style),
+        gradient: per_image
+            .iter()
+            .flat_map(|s| s.gradient.iter().copied())
+            .collect(),
     }
-    result.style = style as f32;
-    result.content = content as f32;
-    result.teacher_style = teacher as f32;
-    result
 }
 
 /// What one image's output is measured against.
@@ -337,22 +332,12 @@ mod tests {
         let yt = tensor(&y, b).require_grad();
         let fy = vgg.features(yt.clone());
         let fx = vgg.features(tensor(&x, b));
-        let gram_targets: Vec<Tensor<3>> = vgg
-            .features(tensor(&style, 1))
-            .maps
-            .into_iter()
-            .map(|m| losses::gram(m).detach())
-            .collect();
+        let gram_targets = vgg.features(tensor(&style, 1)).grams();
         let content = losses::mse(fy.maps[1].clone(), fx.maps[1].clone().detach());
         let style_loss =
             losses::weighted_style_loss(&fy.maps, &gram_targets, &targets.layer_weights);
         // The teacher term: each image's own Gram targets, `[b, c, c]`, the same tap weights.
-        let teacher_grams: Vec<Tensor<3>> = vgg
-            .features(tensor(&teacher, b))
-            .maps
-            .into_iter()
-            .map(|m| losses::gram(m).detach())
-            .collect();
+        let teacher_grams = vgg.features(tensor(&teacher, b)).grams();
         let teacher_loss =
             losses::weighted_style_loss(&fy.maps, &teacher_grams, &targets.layer_weights);
         let want_content: f32 = content.clone().into_scalar();

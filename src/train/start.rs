@@ -11,7 +11,7 @@ use image::RgbImage;
 
 use crate::error::{Error, Result};
 use crate::model::arbitrary::{ArbitraryModel, norms_mut};
-use crate::model::{Arch, Generator, Model, TrainingInfo};
+use crate::model::{AnyModel, Arch, Generator, Model, TrainingInfo, load_any};
 
 /// A run's starting point.
 pub enum Start {
@@ -31,28 +31,26 @@ impl Start {
     /// Load the model file `path` to start a run over `styles` (the run's style pictures, in
     /// style order) on `device`.
     pub fn load(path: &Path, styles: &[RgbImage], device: &Device) -> Result<Self> {
-        if !crate::model::is_arbitrary(path)? {
-            return Ok(Start::Fixed(Box::new(Model::load(path, device)?)));
-        }
-        let model = ArbitraryModel::load(path, device)?;
+        let model = match load_any(path, device)? {
+            AnyModel::Fixed(model) => return Ok(Start::Fixed(model)),
+            AnyModel::Arbitrary(model) => model,
+        };
         let vectors: Vec<Vec<f32>> = styles
             .iter()
             .map(|p| model.style_vector(p, device))
             .collect();
         let generator = freeze_norms(model.generator_for(&vectors, device));
         Ok(Start::Arbitrary {
-            model: Box::new(model),
+            model,
             generator: Box::new(generator),
         })
     }
 
     /// The architecture of the model file at `path`, of either kind.
     pub fn arch_of(path: &Path) -> Result<Arch> {
-        let device = Device::flex();
-        Ok(if crate::model::is_arbitrary(path)? {
-            ArbitraryModel::load(path, &device)?.meta.transformer.arch
-        } else {
-            Model::load(path, &device)?.meta.generator.arch
+        Ok(match load_any(path, &Device::flex())? {
+            AnyModel::Fixed(model) => model.meta.generator.arch,
+            AnyModel::Arbitrary(model) => model.meta.transformer.arch,
         })
     }
 

@@ -529,12 +529,7 @@ mod tests {
         let mut generator = seeded(GeneratorConfig::new(Arch::Fast, 1).init(&device), 1);
         let net = LossNetwork::new(None, &device).unwrap();
         let style = crate::frame::image_to_tensor(&StylePattern::Mosaic.render(64, 64, 1), &device);
-        let targets: Vec<Tensor<3>> = net
-            .features(style)
-            .maps
-            .into_iter()
-            .map(|m| losses::gram(m).detach())
-            .collect();
+        let targets = net.features(style).grams();
         let x = fixed_batch(&device);
         let mix = Tensor::ones([2, 1], &device);
         let loss = |g: &Generator| {
