@@ -121,6 +121,53 @@ pub fn network(
     }
 }
 
+/// One stage of the runtime's forward pass, timed over many frames ([`layers`]).
+#[derive(Debug, Clone)]
+pub struct StageTiming {
+    /// The stage ([`crate::infer::LayerTime::name`]).
+    pub name: String,
+    /// Its convolution and output size, if it is a layer.
+    pub shape: Option<String>,
+    /// Its multiply-adds.
+    pub macs: u64,
+    /// Median time over the frames.
+    pub median: Duration,
+}
+
+/// Time each stage of the runtime's forward pass at `width`×`height`: `warmup` frames
+/// untimed, then frames until both 3 frames and `min_time` have passed; the median per stage.
+pub fn layers(
+    runtime: &CpuGenerator,
+    width: usize,
+    height: usize,
+    mix: &[f32],
+    warmup: usize,
+    min_time: Duration,
+) -> Vec<StageTiming> {
+    let image = test_image(width, height);
+    let mut frames: Vec<Vec<crate::infer::LayerTime>> = Vec::new();
+    time_frames(warmup, 3, min_time, || {
+        let (out, times) = runtime.profile(&image, mix);
+        runtime.recycle(out);
+        frames.push(times);
+    });
+    // The warm-up frames are the first ones.
+    let timed = &frames[warmup.min(frames.len() - 1)..];
+    (0..timed[0].len())
+        .map(|i| {
+            let mut times: Vec<Duration> = timed.iter().map(|f| f[i].time).collect();
+            times.sort();
+            let stage = &timed[0][i];
+            StageTiming {
+                name: stage.name.clone(),
+                shape: stage.shape.clone(),
+                macs: stage.macs,
+                median: times[times.len() / 2],
+            }
+        })
+        .collect()
+}
+
 /// What an element measurement runs.
 #[derive(Debug, Clone)]
 pub struct ElementRun {

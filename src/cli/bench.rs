@@ -31,9 +31,12 @@ pub enum Backend {
   ganstyle bench --arch fast --backend burn       # burn flex instead of the runtime
   ganstyle bench --model duo --device gpu --size 1920x1080
   ganstyle bench --style-image painting.jpg --max-size 400   # the arbitrary-style model, and its switch time
+  ganstyle bench --model magenta-six-video --layers   # where a frame's time goes, layer by layer
   ganstyle bench --train-step                     # one training step (batch 4, 256x256, VGG16) and its split
 
-GFLOP counts the convolutions' multiply-adds (2 FLOP each) at the size the network runs at.
+GFLOP counts the convolutions' multiply-adds (2 FLOP each) at the size the network runs at, as
+the layers define them: a 3x3 layer after an upsample runs as four 2x2 layers (4/9 of its
+multiply-adds), so its GFLOP/s in --layers is what the plain layer would need to match.
 The ceiling is the best of three 2048x2048x2048 f32 matrix products on all threads, measured
 first in the same run (same kernels as the network's: the gemm crate). The element figure is
 videotestsrc ! ganstyle ! fakesink as fast as it runs, per frame after a warm-up; its overhead
@@ -69,6 +72,10 @@ pub struct BenchArgs {
     /// Frames timed through the element (0 skips the element).
     #[arg(long, default_value_t = 60)]
     pub element_frames: u32,
+    /// Also time each layer of the network (the CPU runtime only): median ms, GFLOP/s and the
+    /// share of the ceiling per layer, at each size.
+    #[arg(long)]
+    pub layers: bool,
     /// Time training steps instead of the network: generator, loss network and discriminator,
     /// with the loss network on ganstyle's CPU runtime and in burn's autodiff graph.
     #[arg(long)]
@@ -115,6 +122,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let on_cpu = device == burn::tensor::Device::flex();
     // The runtime is CPU-only: on a GPU, burn-wgpu runs the network.
     let backend = if on_cpu { args.backend } else { Backend::Burn };
+    if args.layers && backend != Backend::Runtime {
+        bail!(
+            "--layers times the CPU runtime's layers: use it with --device cpu --backend runtime"
+        );
+    }
 
     // The model: a file or shipped name, or an untrained one of an architecture (saved to a
     // temporary file for the element).
@@ -249,5 +261,53 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             100.0 * gflops / ceiling,
         );
     }
+    if let (true, Some(runtime)) = (args.layers, &runtime) {
+        for &(w, h) in &args.sizes {
+            let (nw, nh) = network_size(w, h, args.max_size).unwrap_or((w, h));
+            let stages = speed::layers(
+                runtime,
+                nw as usize,
+                nh as usize,
+                &mix,
+                warmup,
+                Duration::from_secs_f64(args.seconds),
+            );
+            print_stages(&format!("{nw}x{nh}"), &stages, ceiling);
+        }
+    }
     Ok(())
+}
+
+/// The per-layer table of `--layers`.
+fn print_stages(size: &str, stages: &[speed::StageTiming], ceiling: f64) {
+    let total: f64 = stages.iter().map(|s| s.median.as_secs_f64()).sum();
+    println!();
+    println!(
+        "layers at {size} (median per layer; the sum is {:.2} ms)",
+        total * 1e3
+    );
+    println!(
+        "{:<18} {:<26} {:>8} {:>6} {:>7} {:>8} {:>8}",
+        "stage", "convolution", "ms", "share", "GMAC", "GFLOP/s", "ceiling"
+    );
+    for stage in stages {
+        let seconds = stage.median.as_secs_f64();
+        let gmac = stage.macs as f64 / 1e9;
+        let (gmac_column, rate_columns) = if stage.macs == 0 {
+            ("-".to_string(), format!("{:>8} {:>8}", "-", "-"))
+        } else {
+            let gflops = 2.0 * gmac / seconds;
+            (
+                format!("{gmac:.3}"),
+                format!("{gflops:>8.1} {:>7.0}%", 100.0 * gflops / ceiling),
+            )
+        };
+        println!(
+            "{:<18} {:<26} {:>8.2} {:>5.1}% {gmac_column:>7} {rate_columns}",
+            stage.name,
+            stage.shape.as_deref().unwrap_or("-"),
+            seconds * 1e3,
+            100.0 * seconds / total,
+        );
+    }
 }

@@ -6,7 +6,8 @@
 //! Stride-1 layers do this for bands of several output rows at once; layers with very few input
 //! channels (the first) gather each row's windows into a small buffer first.
 //!
-//! Stride-1 layers with at most four output channels (the output layers) go to [`narrow`].
+//! Stride-1 layers with at most eight output channels (the first and last layers) go to
+//! [`narrow`]; a 3×3 layer after a nearest 2× upsample (the decoders) goes to [`subpixel`].
 //!
 //! Depthwise-separable layers skip the padded copy: the depthwise taps read the source through
 //! row and column index maps (reflection and upsampling folded in), and each row's depthwise
@@ -17,7 +18,7 @@ use rayon::prelude::*;
 
 use super::gemm::{Threads, View, matmul};
 use super::map::{Map, Pool};
-use super::narrow;
+use super::{narrow, subpixel};
 
 /// Below this many values per kernel row (`kernel · cin`), a row's windows are gathered first.
 const GATHER_BELOW: usize = 32;
@@ -89,6 +90,23 @@ fn index_map(size: usize, pad: usize, scale: usize) -> Vec<usize> {
 }
 
 impl Conv {
+    /// "9x9 s1 3→8 → 640x480" (with "dw" for a depthwise-separable layer) for an output map.
+    pub fn describe(&self, out: &Map) -> String {
+        let (k, s) = (self.kernel, self.stride);
+        let dw = if self.depthwise.is_some() { " dw" } else { "" };
+        let (cin, cout, w, h) = (self.cin, self.cout, out.width, out.height);
+        format!("{k}x{k}{dw} s{s} {cin}→{cout} → {w}x{h}")
+    }
+
+    /// Multiply-adds of this convolution for an output map.
+    pub fn macs(&self, out: &Map) -> u64 {
+        let per_pixel = match self.depthwise {
+            Some(_) => self.kernel * self.kernel * self.cin + self.cin * self.cout,
+            None => self.kernel * self.kernel * self.cin * self.cout,
+        };
+        (out.width * out.height * per_pixel) as u64
+    }
+
     /// Output size for a padded input of `width`×`height`.
     fn output_size(&self, width: usize, height: usize) -> (usize, usize) {
         let k = self.kernel;
@@ -106,6 +124,9 @@ impl Conv {
             Some(taps) => {
                 assert!(extra.is_none(), "separable layers take one input");
                 self.separable(src, taps, upsample, pool)
+            }
+            None if upsample && extra.is_none() && self.kernel == 3 && self.stride == 1 => {
+                subpixel::convolve(src, &self.weights, self.cout, pool)
             }
             None if self.stride == 1 && self.cout <= narrow::MAX_COUT => narrow::convolve(
                 src,
@@ -430,6 +451,22 @@ mod tests {
                 worst < 1e-4,
                 "k{k} s{s} {cin}->{cout} sep {sep}: off by {worst}"
             );
+        }
+    }
+
+    #[test]
+    fn narrow_layers_match_the_definition_across_whole_tiles() {
+        // 150 pixels wide: whole tiles of both widths and a remainder; 7 rows: pairs of rows,
+        // then a last row alone.
+        let pool = Pool::default();
+        for cout in 1..=narrow::MAX_COUT {
+            for (k, cin) in [(3, 8), (9, 3)] {
+                let conv = conv(k, 1, cin, cout, false);
+                let src = ramp(150, 7, cin);
+                let got = conv.run(&src, None, false, &pool);
+                let worst = got.max_difference(&reference(&conv, &src));
+                assert!(worst < 1e-4, "k{k} {cin}->{cout}: off by {worst}");
+            }
         }
     }
 

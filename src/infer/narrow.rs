@@ -1,12 +1,12 @@
-//! Stride-1 convolutions with at most [`MAX_COUT`] output channels: the output layers (fast:
-//! 3×3, 11 → 3; johnson: 9×9, 32 → 3). As a matrix product these have 3 columns, a shape that
-//! fills gemm's register tiles poorly (the fast output layer took 7 ms of a 30 ms frame at
-//! 640×480). Here the padded input is laid out as planes (`[channel][row][column]`), so the
-//! same input channel of [`TILE`] neighbouring pixels is one contiguous load, and one output
-//! channel's accumulators for a tile of pixels stay in registers across all `k·k·cin` taps
-//! (one channel at a time: accumulators for all of them at once were left scalar by the
-//! compiler). The row kernel is compiled for AVX2 + FMA as well, chosen at run time when the
-//! CPU has them (the `multiversion` crate), so its loops vectorize 8 wide.
+//! Stride-1 convolutions with at most [`MAX_COUT`] output channels: the first and last layers
+//! (magenta: 9×9, 3 → 8 and 8 → 3; fast: 3×3, 11 → 3; johnson: 9×9, 32 → 3). As matrix
+//! products these have 3 to 8 columns, a shape that fills gemm's register tiles poorly (at
+//! 640×480 magenta's 9×9 layers ran at 37 % of the machine's matrix-product ceiling through
+//! gemm, against 70 % for its 32-channel layers). Here the padded input is laid out as planes
+//! (`[channel][row][column]`), so the same input channel of a tile of neighbouring pixels is one
+//! contiguous load, and one output channel's accumulators for that tile stay in registers across
+//! all `k·k·cin` taps, fused multiply-adds where the CPU has them. The row kernel is compiled
+//! for AVX-512 and AVX2 as well, chosen at run time (the `multiversion` crate).
 
 use multiversion::multiversion;
 use rayon::prelude::*;
@@ -14,10 +14,7 @@ use rayon::prelude::*;
 use super::map::{Map, Pool};
 
 /// The most output channels this path takes.
-pub const MAX_COUT: usize = 4;
-/// Output pixels per register tile (32: 4.1 ms, 64: 4.0 ms, 128: 4.2 ms for the fast output
-/// layer at 640×480, padding copy included).
-const TILE: usize = 64;
+pub const MAX_COUT: usize = 8;
 
 /// Planes of a padded map: value `(x, y, c)` at `(c * height + y) * width + x`.
 struct Planes<'a> {
@@ -110,8 +107,12 @@ pub fn convolve(
     out
 }
 
-/// Output row `oy`, channels last.
-#[multiversion(targets("x86_64+avx2+fma"))]
+/// Output row `oy`, channels last. Compiled for AVX-512 and for AVX2 (both with FMA) as well
+/// as plain x86-64, chosen at run time, with a tile width per target: 8 vector accumulators
+/// (AVX-512: 128 pixels, AVX2: 64), enough independent multiply-adds to hide their latency.
+/// (Two output rows at a time, sharing the padded rows they both read, measured no faster:
+/// the compiler folds each load into its multiply-add either way.)
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
 fn output_row(
     planes: &Planes,
     offsets: &[usize],
@@ -120,29 +121,69 @@ fn output_row(
     oy: usize,
     row: &mut [f32],
 ) {
+    use multiversion::target::target_cfg_f;
     let base = &planes.data[oy * planes.width..];
-    match cout {
-        1 => tiles::<1>(base, offsets, weights, row),
-        2 => tiles::<2>(base, offsets, weights, row),
-        3 => tiles::<3>(base, offsets, weights, row),
-        _ => tiles::<4>(base, offsets, weights, row),
+    let fma = target_cfg_f!(target_feature = "fma");
+    if target_cfg_f!(target_feature = "avx512f") {
+        row_of::<128>(base, offsets, cout, weights, row, fma);
+    } else {
+        row_of::<64>(base, offsets, cout, weights, row, fma);
     }
 }
 
-/// [`output_row`] for `CO` output channels, reading tap `t` of pixel `x` at
-/// `data[offsets[t] + x]`: whole tiles, then the last pixels one by one.
+/// [`output_row`] with tiles of `T` pixels, for each number of output channels.
 #[inline(always)]
-fn tiles<const CO: usize>(data: &[f32], offsets: &[usize], weights: &[f32], row: &mut [f32]) {
+fn row_of<const T: usize>(
+    base: &[f32],
+    offsets: &[usize],
+    cout: usize,
+    weights: &[f32],
+    row: &mut [f32],
+    fma: bool,
+) {
+    match cout {
+        1 => tiles::<1, T>(base, offsets, weights, row, fma),
+        2 => tiles::<2, T>(base, offsets, weights, row, fma),
+        3 => tiles::<3, T>(base, offsets, weights, row, fma),
+        4 => tiles::<4, T>(base, offsets, weights, row, fma),
+        5 => tiles::<5, T>(base, offsets, weights, row, fma),
+        6 => tiles::<6, T>(base, offsets, weights, row, fma),
+        7 => tiles::<7, T>(base, offsets, weights, row, fma),
+        _ => tiles::<8, T>(base, offsets, weights, row, fma),
+    }
+}
+
+/// `acc + w·p`, fused where the target has FMA (a call to the C library's `fmaf` where it
+/// does not would be far slower than the two operations).
+#[inline(always)]
+fn madd(acc: f32, w: f32, p: f32, fma: bool) -> f32 {
+    if fma { w.mul_add(p, acc) } else { acc + w * p }
+}
+
+/// [`output_row`] for `CO` output channels, reading tap `t` of pixel `x` at
+/// `data[offsets[t] + x]`: whole tiles of `T` pixels, one output channel at a time (its `T`
+/// accumulators stay in registers across all taps; accumulators for all channels at once were
+/// left scalar by the compiler), then the last pixels one by one with the same operations in
+/// the same order, so that a constant map gives exactly equal values (see [`super::subpixel`]
+/// on why that matters).
+#[inline(always)]
+fn tiles<const CO: usize, const T: usize>(
+    data: &[f32],
+    offsets: &[usize],
+    weights: &[f32],
+    row: &mut [f32],
+    fma: bool,
+) {
     let wo = row.len() / CO;
-    let whole = wo / TILE * TILE;
-    for x0 in (0..whole).step_by(TILE) {
+    let whole = wo / T * T;
+    for x0 in (0..whole).step_by(T) {
         for co in 0..CO {
-            let mut acc = [0.0f32; TILE];
+            let mut acc = [0.0f32; T];
             for (&offset, w) in offsets.iter().zip(weights.chunks_exact(CO)) {
-                let p: &[f32; TILE] = data[offset + x0..][..TILE].try_into().expect("TILE values");
+                let p: &[f32; T] = data[offset + x0..][..T].try_into().expect("T values");
                 let w = w[co];
-                for i in 0..TILE {
-                    acc[i] += w * p[i];
+                for i in 0..T {
+                    acc[i] = madd(acc[i], w, p[i], fma);
                 }
             }
             for (i, a) in acc.into_iter().enumerate() {
@@ -155,7 +196,7 @@ fn tiles<const CO: usize>(data: &[f32], offsets: &[usize], weights: &[f32], row:
         for (&offset, w) in offsets.iter().zip(weights.chunks_exact(CO)) {
             let p = data[offset + x];
             for co in 0..CO {
-                acc[co] += w[co] * p;
+                acc[co] = madd(acc[co], w[co], p, fma);
             }
         }
         row[x * CO..][..CO].copy_from_slice(&acc);
