@@ -397,6 +397,77 @@ fn bench_reports_speed_against_the_ceiling_and_refuses_bad_sizes() {
         .stderr(predicate::str::contains("not WxH"));
 }
 
+#[test]
+fn bench_layers_splits_a_frame_into_its_layers() {
+    let output = ganstyle()
+        .args(["bench", "--arch", "magenta", "--size", "48x32", "--layers"])
+        .args(["--seconds", "0.2", "--element-frames", "0"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(output).unwrap();
+    let table: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("layers at 48x32"))
+        .collect();
+    // Conversions, 3 encoder layers, 5 residual blocks of 2, 2 decoder layers and the output.
+    let names = [
+        "input",
+        "encoder 1",
+        "residual 5b",
+        "decoder 2",
+        "output",
+        "output conversion",
+    ];
+    for name in names {
+        assert!(
+            table.iter().any(|l| l.starts_with(&format!("{name:<18} "))),
+            "no {name} row in {text}"
+        );
+    }
+    let layers = table.iter().filter(|l| l.contains('→')).count();
+    assert_eq!(layers, 3 + 10 + 2 + 1, "{text}");
+    // The first layer: 9x9, 3 → 8 channels at the frame's size; 48·32·81·3·8 multiply-adds.
+    let first = table.iter().find(|l| l.starts_with("encoder 1")).unwrap();
+    assert!(first.contains("9x9 s1 3→8 → 48x32"), "{first}");
+    assert!(
+        first.contains(&format!("{:.3}", 48.0 * 32.0 * 81.0 * 24.0 / 1e9)),
+        "{first}"
+    );
+    // Layer times are positive and add up to the printed sum.
+    let sum: f64 = table[0]
+        .split("the sum is ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no sum in {}", table[0]));
+    let times: Vec<f64> = table[2..]
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            // The last five columns: ms, share, GMAC, GFLOP/s, ceiling.
+            let cells: Vec<&str> = l.split_whitespace().collect();
+            cells[cells.len() - 5]
+                .parse()
+                .unwrap_or_else(|_| panic!("no ms in {l}"))
+        })
+        .collect();
+    assert!(times.iter().all(|&t| t > 0.0), "{text}");
+    let total: f64 = times.iter().sum();
+    assert!(
+        (total - sum).abs() < 0.01 * times.len() as f64,
+        "{total} against {sum}: {text}"
+    );
+
+    ganstyle()
+        .args(["bench", "--arch", "fast", "--layers", "--backend", "burn"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--layers times the CPU runtime"));
+}
+
 /// Random VGG16 weights in torchvision's layout, where the cache keeps VGG16 (the loader reads
 /// the format from the contents, not the name).
 fn write_cached_vgg16(cache: &Path) {
