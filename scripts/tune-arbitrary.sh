@@ -29,7 +29,8 @@ else
   cargo build --quiet --bin ganstyle
   bin="$CARGO_TARGET_DIR/debug/ganstyle"
 fi
-base="$HOME/.cache/ganstyle/models/arbitrary-original.gsm"   # as imported (scripts/setup.sh)
+cache="${GANSTYLE_CACHE:-$HOME/.cache/ganstyle}"
+base="$cache/models/arbitrary-original.gsm"   # as imported (scripts/setup.sh)
 [[ -f "$base" ]] || { echo "no $base: run scripts/setup.sh first" >&2; exit 1; }
 mkdir -p out/tune/styles out/tune/unseen
 patterns=(mosaic ink-hatching pointillism swirls impasto watercolour)
@@ -45,13 +46,18 @@ done
 mkdir -p "$dir"
 out=$dir/tuned.gsm ckpt=$dir/tuned.ckpt log=$dir/train.log
 if [[ -f "$ckpt" ]]; then
+  # A checkpoint carries its run's settings: flags given now would be silently dropped.
+  [[ $# -eq 0 ]] || { echo "$ckpt resumes with its own settings: remove it, or give no flags" >&2; exit 1; }
   echo "resuming $ckpt (log: $log)"
   nice "$bin" train --resume "$ckpt" --steps "$steps" --device cpu >>"$log" 2>&1
-elif [[ ! -f "$out" ]]; then
+elif [[ -f "$out" ]]; then
+  [[ $# -eq 0 ]] || { echo "$out is already tuned: remove it, or set TUNE_DIR, to tune with these flags" >&2; exit 1; }
+  echo "$out is already tuned: the figures again"
+else
   echo "tuning (log: $log)"
   # 128 px, content weight 0.05, a low learning rate, and a teacher term holding the original
   # look (models/README.md compares the weights tried).
-  nice "$bin" train --init "$base" --style-dir out/tune/styles --content "$HOME/.cache/ganstyle/photos/train" \
+  nice "$bin" train --init "$base" --style-dir out/tune/styles --content "$cache/photos/train" \
     --size 128 --batch 1 --steps "$steps" --lr 5e-5 --content-weight 0.05 "${weights[@]}" \
     --checkpoint-every 50 --sample-every 100 --device cpu --out "$out" >"$log" 2>&1
 fi

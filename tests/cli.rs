@@ -756,7 +756,7 @@ fn import_takes_the_convolutions_of_a_model_baked_from_it_and_refuses_others_by_
     // info reads both kinds; the bake and the rebuilt model name where their weights come from.
     for (model, kind) in [
         (&rebuilt, "arbitrary-style"),
-        (&baked, "styles:       mosaic"),
+        (&baked, "baked:        from an arbitrary-style model"),
     ] {
         ganstyle()
             .arg("info")
@@ -781,6 +781,10 @@ fn import_takes_the_convolutions_of_a_model_baked_from_it_and_refuses_others_by_
         styled(&rebuilt, "rebuilt.png"),
         styled(&arbitrary, "original.png")
     );
+    // An arbitrary-style model is not where convolutions come from.
+    transplant(&arbitrary, &dir.path().join("no.gsm"))
+        .failure()
+        .stderr(predicate::str::contains("is an arbitrary-style model"));
     // A model of another architecture (a fast one trained here) is refused by name.
     let fast = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/mosaic.gsm");
     transplant(&fast, &dir.path().join("no.gsm"))

@@ -87,7 +87,13 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     };
     let model = match &args.convolutions_from {
         Some(path) => {
-            let fixed = crate::model::Model::load(path, &device)?;
+            let fixed = match crate::model::load_any(path, &device)? {
+                crate::model::AnyModel::Fixed(fixed) => fixed,
+                crate::model::AnyModel::Arbitrary(_) => bail!(
+                    "{} is an arbitrary-style model: --convolutions-from takes a fixed-style model baked from one (`ganstyle import MODEL --style …`)",
+                    path.display()
+                ),
+            };
             model.with_convolutions_of_model(&fixed, path)?
         }
         None => model,

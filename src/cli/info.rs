@@ -44,6 +44,11 @@ pub fn run(args: InfoArgs) -> anyhow::Result<()> {
     if let Some(origin) = &meta.origin {
         println!("origin:       {origin}");
     }
+    if meta.baked_from.is_some() {
+        println!(
+            "baked:        from an arbitrary-style model of that origin; its convolutions can rebuild it (import --convolutions-from)"
+        );
+    }
     println!("written by:   {}", meta.written_by);
     print_training(&meta.training);
     Ok(())

@@ -216,17 +216,21 @@ impl ArbitraryModel {
                 want.name()
             )));
         }
-        if fixed.meta.origin.as_deref() != Some(self.meta.origin.as_str()) {
-            return Err(Error::Setting(format!(
-                "{} was not made from this arbitrary-style model (its origin is {:?}, this model's {:?}): bake or fine-tune it from this one",
-                path.display(),
-                fixed
-                    .meta
-                    .origin
-                    .as_deref()
-                    .unwrap_or("ganstyle's own training"),
-                self.meta.origin
-            )));
+        match fixed.meta.baked_from.as_deref() {
+            Some(origin) if origin == self.meta.origin => {}
+            Some(origin) => {
+                return Err(Error::Setting(format!(
+                    "{} was baked from another arbitrary-style model (origin {origin:?}; this model's is {:?}): its convolutions do not fit this model's style heads",
+                    path.display(),
+                    self.meta.origin
+                )));
+            }
+            None => {
+                return Err(Error::Setting(format!(
+                    "{} was not baked from an arbitrary-style model (`ganstyle import MODEL --style …`), or was trained since: its convolutions do not fit this model's style heads",
+                    path.display()
+                )));
+            }
         }
         Ok(self.with_convolutions_of(&fixed.generator, fixed.meta.training.clone()))
     }
@@ -286,6 +290,7 @@ impl ArbitraryModel {
                     }
                 },
                 origin: Some(self.meta.origin.clone()),
+                baked_from: Some(self.meta.origin.clone()),
             },
             generator,
             style_images,
@@ -633,18 +638,27 @@ pub(crate) mod tests {
         assert_eq!(probe(&rebuilt), probe(&tuned));
         assert_ne!(probe(&rebuilt), probe(&model));
 
-        // Refused, by file name: a model of another origin, and one of another architecture.
+        // Refused, by file name: a model baked from another model or not baked, and one of
+        // another architecture.
         let refusal = |fixed: &Model, name: &str| {
             model
                 .with_convolutions_of_model(fixed, Path::new(name))
                 .unwrap_err()
                 .to_string()
         };
+        assert_eq!(baked.meta.baked_from.as_deref(), Some("test"));
         let mut foreign = baked;
-        foreign.meta.origin = None;
+        foreign.meta.baked_from = Some("another".into());
+        let err = refusal(&foreign, "other.gsm");
+        assert!(
+            err.contains("other.gsm") && err.contains("another arbitrary-style model"),
+            "{err}"
+        );
+        // Trained since the bake (training writes no baked_from), or never baked.
+        foreign.meta.baked_from = None;
         let err = refusal(&foreign, "own.gsm");
         assert!(
-            err.contains("own.gsm") && err.contains("not made from"),
+            err.contains("own.gsm") && err.contains("not baked from"),
             "{err}"
         );
         let err = refusal(&Model::untrained(Arch::Fast, &device), "fast.gsm");

@@ -58,6 +58,11 @@ pub struct ModelMeta {
     /// Where imported weights come from, with their licence (absent for ganstyle's own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
+    /// For a model baked from an arbitrary-style model (`ganstyle import MODEL --style …`):
+    /// that model's origin. Its transformer convolutions are then that model's, unchanged,
+    /// which `import --convolutions-from` relies on; training writes a model without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baked_from: Option<String>,
 }
 
 /// A generator with its metadata.
@@ -84,6 +89,7 @@ impl Model {
                 written_by: format!("ganstyle {} (untrained)", env!("CARGO_PKG_VERSION")),
                 training: TrainingInfo::default(),
                 origin: None,
+                baked_from: None,
             },
             generator: config.init(device),
             style_images: vec![RgbImage::new(8, 8)],
@@ -404,6 +410,7 @@ mod tests {
                 written_by: "test".into(),
                 training: TrainingInfo::default(),
                 origin: None,
+                baked_from: None,
             },
             generator: GeneratorConfig::new(arch, styles).init(&device),
             style_images: (0..styles)

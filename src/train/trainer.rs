@@ -469,6 +469,7 @@ impl Trainer {
                 written_by: format!("ganstyle {}", env!("CARGO_PKG_VERSION")),
                 training,
                 origin: self.config.origin.clone(),
+                baked_from: None,
             },
             generator,
             style_images: self
@@ -589,7 +590,10 @@ mod tests {
             first.step().unwrap();
         }
         let init = dir.path().join("init.gsm");
-        first.model().save(&init).unwrap();
+        // As if baked from an arbitrary-style model: a fine-tune is no longer that bake.
+        let mut baked = first.model();
+        baked.meta.baked_from = Some("Magenta".into());
+        baked.save(&init).unwrap();
 
         let styles = vec![super::super::StyleSource::Pattern(StylePattern::Mosaic)];
         let mut config = TrainConfig::new(styles, None, dir.path().join("ft.gsm"));
@@ -626,6 +630,7 @@ mod tests {
             .unwrap();
         assert!(losses.values["teacher"] > 0.0, "{:?}", losses.values);
         assert!(losses.values["teacher_style"] > 0.0, "{:?}", losses.values);
+        assert_eq!(tuned.model().meta.baked_from, None);
         // Without init, either teacher weight is refused; so is an init of another shape.
         let mut no_init = config.clone();
         no_init.init = None;
