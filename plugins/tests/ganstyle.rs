@@ -413,25 +413,58 @@ fn strength_with_a_style_image_moves_toward_the_first_frames_style_until_a_flush
         strength: 0.5,
         ..StyleOptions::default()
     };
-    let mut library = Stylizer::new(&source, Device::flex(), &StyleChoice::Default, half).unwrap();
+    let mut library =
+        Stylizer::new(&source, Device::flex(), &StyleChoice::Default, half.clone()).unwrap();
     // The library's still: the picture's style moved halfway toward the still's own.
     let first_alone = library.stylize(&first_in).unwrap();
     let second_alone = library.stylize(&second_in).unwrap();
-    assert_eq!(
-        picture(&h_.push_and_pull(first).unwrap(), &info),
-        first_alone
+    // The plain blend of the full style with the input.
+    let baked = source.load(&Device::flex()).unwrap();
+    let mut blend =
+        Stylizer::from_model(baked, Device::flex(), &StyleChoice::Default, half).unwrap();
+    let (first_blended, second_blended) = (
+        blend.stylize(&first_in).unwrap(),
+        blend.stylize(&second_in).unwrap(),
     );
+    assert_ne!(first_blended, first_alone);
+    // The streaming thread does not wait for the frame's style: the frame that starts its
+    // encoder is blended, and a later one moves toward that style once it is there.
+    let until_moved =
+        |h_: &mut Harness, frame: &gst::Buffer, blended: &RgbImage, alone: &RgbImage| {
+            assert_eq!(
+                &picture(&h_.push_and_pull(frame.clone()).unwrap(), &info),
+                blended
+            );
+            let started = Instant::now();
+            while &picture(&h_.push_and_pull(frame.clone()).unwrap(), &info) != alone {
+                assert!(
+                    started.elapsed().as_secs() < 60,
+                    "the frame's style never took over"
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        };
+    until_moved(&mut h_, &first, &first_blended, &first_alone);
     // The stream keeps the first frame's content style...
     let second_out = picture(&h_.push_and_pull(second.clone()).unwrap(), &info);
     assert_ne!(second_out, second_alone);
+    assert_ne!(second_out, second_blended);
     // ...until a flush (a seek), after which the next frame's own is taken.
-    assert!(h_.push_event(gst::event::FlushStart::new()));
-    assert!(h_.push_event(gst::event::FlushStop::new(true)));
-    let segment = gst::FormattedSegment::<gst::ClockTime>::new();
-    assert!(h_.push_event(gst::event::Segment::new(&segment)));
+    let flush = |h_: &mut Harness| {
+        assert!(h_.push_event(gst::event::FlushStart::new()));
+        assert!(h_.push_event(gst::event::FlushStop::new(true)));
+        let segment = gst::FormattedSegment::<gst::ClockTime>::new();
+        assert!(h_.push_event(gst::event::Segment::new(&segment)));
+    };
+    flush(&mut h_);
+    until_moved(&mut h_, &second, &second_blended, &second_alone);
+    // Upstream not live (a file): the frame waits for its own style, so that every run
+    // gives the same output.
+    h_.set_live(false);
+    flush(&mut h_);
     assert_eq!(
-        picture(&h_.push_and_pull(second).unwrap(), &info),
-        second_alone
+        picture(&h_.push_and_pull(first).unwrap(), &info),
+        first_alone
     );
 }
 

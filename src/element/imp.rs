@@ -16,7 +16,9 @@
 //! `style`, `style-mix`, `strength`, `preserve-color`, `max-size` and `stability` apply from the
 //! next frame. `strength=0` is a passthrough: the network does not run. With `style-image`,
 //! a strength below 1 moves the style toward the video's own, taken from the first frame (and
-//! again after a seek or new caps), rather than blending the output with the input.
+//! again after a seek or new caps), rather than blending the output with the input. In a live
+//! pipeline that frame's style is computed on a helper thread, and the frames until it is there
+//! (a few, at video rates) are blended by the strength instead.
 //!
 //! Live use: QoS is on (late frames are dropped before the network runs), the latency query is
 //! answered with the measured processing time, and about once a second the element posts an
@@ -215,6 +217,13 @@ impl Ganstyle {
             gst::element_imp_error!(self, gst::LibraryError::Settings, ("{err}"));
             gst::FlowError::Error
         })?;
+        if state.stylizer.needs_content_style() {
+            // A live stream cannot wait for the style encoder; a file can, and then comes out
+            // the same every time.
+            let mut query = gst::query::Latency::new();
+            let live = self.obj().sink_pad().peer_query(&mut query) && query.result().0;
+            state.stylizer.encode_content_off_thread(live);
+        }
 
         let geometry = FrameGeometry {
             width: frame.width(),

@@ -426,8 +426,13 @@ impl PictureStyles {
 
     /// A generator with the pictures' styles, then `content`'s own as one more (the last).
     pub fn with_content(&self, content: &RgbImage, device: &Device) -> Generator {
+        self.with_content_vector(self.model.style_vector(content, device), device)
+    }
+
+    /// [`Self::with_content`] from the content's style vector, computed already.
+    pub fn with_content_vector(&self, content: Vec<f32>, device: &Device) -> Generator {
         let mut vectors = self.vectors.clone();
-        vectors.push(self.model.style_vector(content, device));
+        vectors.push(content);
         self.model.generator_for(&vectors, device)
     }
 }

@@ -7,6 +7,7 @@ pub mod host;
 pub mod path;
 pub mod runtime;
 
+use std::sync::mpsc;
 use std::time::Duration;
 
 use burn::tensor::Device;
@@ -116,6 +117,9 @@ fn path_for(generator: &Generator, device: &Device) -> Box<dyn FramePath> {
 struct TowardContent {
     styles: PictureStyles,
     with_content: Option<(Generator, Box<dyn FramePath>)>,
+    /// The content's style vector, being computed on a helper thread (streams, when
+    /// [`Stylizer::encode_content_off_thread`] is on).
+    pending: Option<mpsc::Receiver<Vec<f32>>>,
 }
 
 /// A model loaded on a device, ready to restyle frames.
@@ -129,6 +133,8 @@ pub struct Stylizer {
     last_look: Option<Look>,
     /// Set for style pictures (see [`TowardContent`]).
     toward: Option<TowardContent>,
+    /// Whether a stream's content style is computed on a helper thread.
+    content_off_thread: bool,
 }
 
 impl Stylizer {
@@ -144,6 +150,7 @@ impl Stylizer {
         stylizer.toward = styles.map(|styles| TowardContent {
             styles,
             with_content: None,
+            pending: None,
         });
         Ok(stylizer)
     }
@@ -166,13 +173,44 @@ impl Stylizer {
             path,
             last_look: None,
             toward: None,
+            content_off_thread: false,
         })
+    }
+
+    /// With style pictures and a strength below 1, compute a stream's content style (its first
+    /// frame's, again after a seek) on a helper thread, so that the frame that starts it does
+    /// not wait for the style encoder (the element's streaming thread must not): until it is
+    /// there, frames blend the full style with the input by the strength instead. Off by
+    /// default, so that a file restyled twice comes out the same.
+    pub fn encode_content_off_thread(&mut self, on: bool) {
+        self.content_off_thread = on;
     }
 
     /// Whether `strength` moves the style toward the content's own (style pictures, strength
     /// below 1) rather than blending the output with the input.
     pub fn moves_toward_content(&self) -> bool {
         self.toward.is_some() && self.options.strength < 1.0
+    }
+
+    /// Whether the next stream frame would take the content's style (see
+    /// [`Self::encode_content_off_thread`]): moving toward it, with no style taken or being
+    /// computed.
+    pub fn needs_content_style(&self) -> bool {
+        self.moves_toward_content()
+            && self
+                .toward
+                .as_ref()
+                .is_some_and(|t| t.with_content.is_none() && t.pending.is_none())
+    }
+
+    /// Whether frames move toward the content's style now: [`Self::moves_toward_content`], and
+    /// that style is known (not still being computed).
+    fn toward_content_now(&self) -> bool {
+        self.moves_toward_content()
+            && self
+                .toward
+                .as_ref()
+                .is_some_and(|t| t.with_content.is_some())
     }
 
     /// What runs the frames: "ganstyle runtime", "WGSL frame kernels" or burn on the host.
@@ -216,20 +254,66 @@ impl Stylizer {
         self.path.forget_previous();
         if let Some(toward) = &mut self.toward {
             toward.with_content = None;
+            toward.pending = None;
         }
     }
 
     /// With style pictures and a strength below 1, make sure there is a content style: take
-    /// it from `content` when there is none yet (the first frame of a stream, each still).
-    fn take_content_style(&mut self, content: impl FnOnce() -> Result<RgbImage>) -> Result<()> {
+    /// it from `content` when there is none yet (the first frame of a stream, each still). For
+    /// a `stream` frame with [`Self::encode_content_off_thread`], start computing it on a
+    /// helper thread instead, or take it once that has finished.
+    fn take_content_style(
+        &mut self,
+        content: impl FnOnce() -> Result<RgbImage>,
+        stream: bool,
+    ) -> Result<()> {
         if !self.moves_toward_content() {
             return Ok(());
         }
+        let device = self.device.clone();
+        let off_thread = stream && self.content_off_thread;
         let Some(toward) = self.toward.as_mut().filter(|t| t.with_content.is_none()) else {
             return Ok(());
         };
-        let generator = toward.styles.with_content(&content()?, &self.device);
-        let path = path_for(&generator, &self.device);
+        let vector = match toward.pending.take() {
+            Some(pending) => match pending.try_recv() {
+                Ok(vector) => vector,
+                Err(mpsc::TryRecvError::Empty) => {
+                    toward.pending = Some(pending);
+                    return Ok(());
+                }
+                // The helper ended without a result (it panicked): compute it here.
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    toward.styles.model.style_vector(&content()?, &device)
+                }
+            },
+            None if off_thread => {
+                let image = content()?;
+                let model = toward.styles.model.clone();
+                let (sender, receiver) = mpsc::channel();
+                let helper_device = device.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("ganstyle-content-style".into())
+                    .spawn(move || {
+                        // The receiver is gone after a seek: nothing to tell then.
+                        let _ = sender.send(model.style_vector(&image, &helper_device));
+                    });
+                match spawned {
+                    Ok(_) => {
+                        toward.pending = Some(receiver);
+                        return Ok(());
+                    }
+                    Err(err) => {
+                        return Err(Error::Setting(format!(
+                            "cannot start a thread for the content's style: {err}"
+                        )));
+                    }
+                }
+            }
+            None => toward.styles.model.style_vector(&content()?, &device),
+        };
+        let generator = toward.styles.with_content_vector(vector, &device);
+        let path = path_for(&generator, &device);
         toward.with_content = Some((generator, path));
         Ok(())
     }
@@ -238,7 +322,7 @@ impl Stylizer {
     /// pictures' weights are scaled by the strength, the content's style has the rest, and the
     /// output is not blended with the input; otherwise they are as set.
     fn effective(&self) -> (Vec<f32>, StyleOptions) {
-        if !self.moves_toward_content() {
+        if !self.toward_content_now() {
             return (self.mix.clone(), self.options.clone());
         }
         let s = self.options.strength;
@@ -258,7 +342,7 @@ impl Stylizer {
         mix: &[f32],
         f: impl FnOnce(&mut dyn FramePath, &Network<'_>) -> R,
     ) -> R {
-        let toward = self.moves_toward_content();
+        let toward = self.toward_content_now();
         let (generator, path) = match self.toward.as_mut().and_then(|t| t.with_content.as_mut()) {
             Some((generator, path)) if toward => (&*generator, path),
             _ => (&self.model.generator, &mut self.path),
@@ -284,7 +368,7 @@ impl Stylizer {
             self.forget_previous();
             return Ok(Duration::ZERO);
         }
-        self.take_content_style(|| crate::frame::packed::unpack(frame, geometry))?;
+        self.take_content_style(|| crate::frame::packed::unpack(frame, geometry), true)?;
         let (mix, options) = self.effective();
         let look = Look::of(&mix, &options);
         let fresh = self.last_look.as_ref() != Some(&look);
@@ -303,7 +387,7 @@ impl Stylizer {
         let mut out = image.clone();
         self.forget_previous();
         if self.options.strength > 0.0 {
-            self.take_content_style(|| Ok(image.clone()))?;
+            self.take_content_style(|| Ok(image.clone()), false)?;
             let (mix, options) = self.effective();
             let still = StyleOptions {
                 stability: 0.0,
@@ -353,6 +437,62 @@ mod tests {
         RgbImage::from_fn(w, h, |x, y| {
             image::Rgb([((x + shift) * 9) as u8, (y * 7) as u8, ((x + y) * 3) as u8])
         })
+    }
+
+    #[test]
+    fn off_the_streaming_thread_the_content_style_takes_over_once_computed() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = Device::flex();
+        let model = dir.path().join("arbitrary.gsm");
+        crate::model::arbitrary::tests::tiny(&device)
+            .save(&model)
+            .unwrap();
+        let picture = dir.path().join("painting.png");
+        frame(48, 40, 11).save(&picture).unwrap();
+        let source = ModelSource::StylePictures {
+            model,
+            pictures: vec![picture],
+        };
+        let half = StyleOptions {
+            strength: 0.5,
+            ..StyleOptions::default()
+        };
+        let new = || Stylizer::new(&source, Device::flex(), &StyleChoice::Default, half.clone());
+        let (mut helped, mut waiting) = (new().unwrap(), new().unwrap());
+        helped.encode_content_off_thread(true);
+        // The plain blend of the full style with the input, as for a fixed-style model.
+        let mut blend = Stylizer::from_model(
+            source.load(&Device::flex()).unwrap(),
+            Device::flex(),
+            &StyleChoice::Default,
+            half.clone(),
+        )
+        .unwrap();
+        let geometry = FrameGeometry::rgb(24, 16);
+        let run = |s: &mut Stylizer, image: &RgbImage| {
+            let mut bytes = image.as_raw().clone();
+            s.restyle_frame(&mut bytes, &geometry).unwrap();
+            unpack(&bytes, &geometry).unwrap()
+        };
+        let first = frame(24, 16, 0);
+        let toward = run(&mut waiting, &first);
+        let blended = run(&mut blend, &first);
+        assert_ne!(toward, blended);
+        // The frame that starts the encoder does not wait for it: it is blended.
+        assert_eq!(run(&mut helped, &first), blended);
+        // A later frame finds the content's style there and moves toward it, as waiting does.
+        let started = std::time::Instant::now();
+        while run(&mut helped, &first) != toward {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the content's style never took over"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(run(&mut helped, &first), toward);
+        // A seek starts over: blended until the new frame's style is computed.
+        helped.forget_previous();
+        assert_eq!(run(&mut helped, &first), blended);
     }
 
     #[test]
