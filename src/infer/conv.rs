@@ -456,8 +456,7 @@ mod tests {
 
     #[test]
     fn narrow_layers_match_the_definition_across_whole_tiles() {
-        // 150 pixels wide: whole tiles of both widths and a remainder; 7 rows: pairs of rows,
-        // then a last row alone.
+        // 150 pixels wide: whole tiles (of 128 or 64, then of 16) and a remainder.
         let pool = Pool::default();
         for cout in 1..=narrow::MAX_COUT {
             for (k, cin) in [(3, 8), (9, 3)] {

@@ -142,14 +142,14 @@ fn row_of<const T: usize>(
     fma: bool,
 ) {
     match cout {
-        1 => tiles::<1, T>(base, offsets, weights, row, fma),
-        2 => tiles::<2, T>(base, offsets, weights, row, fma),
-        3 => tiles::<3, T>(base, offsets, weights, row, fma),
-        4 => tiles::<4, T>(base, offsets, weights, row, fma),
-        5 => tiles::<5, T>(base, offsets, weights, row, fma),
-        6 => tiles::<6, T>(base, offsets, weights, row, fma),
-        7 => tiles::<7, T>(base, offsets, weights, row, fma),
-        _ => tiles::<8, T>(base, offsets, weights, row, fma),
+        1 => channels::<1, T>(base, offsets, weights, row, fma),
+        2 => channels::<2, T>(base, offsets, weights, row, fma),
+        3 => channels::<3, T>(base, offsets, weights, row, fma),
+        4 => channels::<4, T>(base, offsets, weights, row, fma),
+        5 => channels::<5, T>(base, offsets, weights, row, fma),
+        6 => channels::<6, T>(base, offsets, weights, row, fma),
+        7 => channels::<7, T>(base, offsets, weights, row, fma),
+        _ => channels::<8, T>(base, offsets, weights, row, fma),
     }
 }
 
@@ -161,22 +161,47 @@ fn madd(acc: f32, w: f32, p: f32, fma: bool) -> f32 {
 }
 
 /// [`output_row`] for `CO` output channels, reading tap `t` of pixel `x` at
-/// `data[offsets[t] + x]`: whole tiles of `T` pixels, one output channel at a time (its `T`
-/// accumulators stay in registers across all taps; accumulators for all channels at once were
-/// left scalar by the compiler), then the last pixels one by one with the same operations in
-/// the same order, so that a constant map gives exactly equal values (see [`super::subpixel`]
-/// on why that matters).
+/// `data[offsets[t] + x]`: whole tiles of `T` pixels, then of 16 (320 pixels are two tiles
+/// of 128 and four of 16, not 64 pixels one by one), then the last pixels one by one.
 #[inline(always)]
-fn tiles<const CO: usize, const T: usize>(
+fn channels<const CO: usize, const T: usize>(
     data: &[f32],
     offsets: &[usize],
     weights: &[f32],
     row: &mut [f32],
     fma: bool,
 ) {
+    let x = tiles::<CO, T>(data, offsets, weights, row, 0, fma);
+    let x = tiles::<CO, 16>(data, offsets, weights, row, x, fma);
+    for x in x..row.len() / CO {
+        let mut acc = [0.0f32; CO];
+        for (&offset, w) in offsets.iter().zip(weights.chunks_exact(CO)) {
+            let p = data[offset + x];
+            for co in 0..CO {
+                acc[co] = madd(acc[co], w[co], p, fma);
+            }
+        }
+        row[x * CO..][..CO].copy_from_slice(&acc);
+    }
+}
+
+/// Tiles of `T` pixels of [`channels`] from pixel `from` on, while whole ones fit; returns
+/// the first pixel left. One output channel at a time: its `T` accumulators stay in registers
+/// across all taps (accumulators for all channels at once were left scalar by the compiler).
+/// Every pixel gets the same operations in the same order, however it is reached, so a constant
+/// map gives exactly equal values (see [`super::subpixel`] on why that matters).
+#[inline(always)]
+fn tiles<const CO: usize, const T: usize>(
+    data: &[f32],
+    offsets: &[usize],
+    weights: &[f32],
+    row: &mut [f32],
+    from: usize,
+    fma: bool,
+) -> usize {
     let wo = row.len() / CO;
-    let whole = wo / T * T;
-    for x0 in (0..whole).step_by(T) {
+    let end = from + (wo - from) / T * T;
+    for x0 in (from..end).step_by(T) {
         for co in 0..CO {
             let mut acc = [0.0f32; T];
             for (&offset, w) in offsets.iter().zip(weights.chunks_exact(CO)) {
@@ -191,14 +216,5 @@ fn tiles<const CO: usize, const T: usize>(
             }
         }
     }
-    for x in whole..wo {
-        let mut acc = [0.0f32; CO];
-        for (&offset, w) in offsets.iter().zip(weights.chunks_exact(CO)) {
-            let p = data[offset + x];
-            for co in 0..CO {
-                acc[co] = madd(acc[co], w[co], p, fma);
-            }
-        }
-        row[x * CO..][..CO].copy_from_slice(&acc);
-    }
+    end
 }
