@@ -167,6 +167,20 @@ mod tests {
             .collect()
     }
 
+    /// The general path: an upsampled, reflection-padded copy, then the 3x3 products.
+    fn upsampled_then_convolved(src: &Map, weights: &[f32], cout: usize, pool: &Pool) -> Map {
+        let conv = Conv {
+            kernel: 3,
+            stride: 1,
+            cin: src.channels,
+            cout,
+            depthwise: None,
+            weights: weights.to_vec(),
+            bias: vec![0.0; cout],
+        };
+        conv.full(&pad(src, None, true, 1, pool), pool)
+    }
+
     #[test]
     fn four_phases_equal_upsampling_then_convolving() {
         let pool = Pool::default();
@@ -184,19 +198,9 @@ mod tests {
                 height: h,
                 channels: cin,
             };
-            let conv = Conv {
-                kernel: 3,
-                stride: 1,
-                cin,
-                cout,
-                depthwise: None,
-                weights: values(9 * cin * cout, 1),
-                bias: vec![0.0; cout],
-            };
-            // The general path: an upsampled, reflection-padded copy, then the 3x3 products.
-            let padded = pad(&src, None, true, 1, &pool);
-            let want = conv.full(&padded, &pool);
-            let got = convolve(&src, &conv.weights, cout, &pool);
+            let weights = values(9 * cin * cout, 1);
+            let want = upsampled_then_convolved(&src, &weights, cout, &pool);
+            let got = convolve(&src, &weights, cout, &pool);
             assert_eq!(
                 (got.width, got.height, got.channels),
                 (2 * w, 2 * h, cout),
@@ -225,16 +229,7 @@ mod tests {
             "every pixel the same"
         );
         // And the value of the general path, to rounding.
-        let conv = Conv {
-            kernel: 3,
-            stride: 1,
-            cin,
-            cout,
-            depthwise: None,
-            weights,
-            bias: vec![0.0; cout],
-        };
-        let want = conv.full(&pad(&src, None, true, 1, &pool), &pool);
+        let want = upsampled_then_convolved(&src, &weights, cout, &pool);
         let worst = got.max_difference(&want);
         assert!(worst < 1e-4, "off by {worst}");
     }

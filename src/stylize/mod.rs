@@ -439,15 +439,13 @@ mod tests {
         })
     }
 
-    #[test]
-    fn off_the_streaming_thread_the_content_style_takes_over_once_computed() {
-        let dir = tempfile::tempdir().unwrap();
-        let device = Device::flex();
-        let model = dir.path().join("arbitrary.gsm");
-        crate::model::arbitrary::tests::tiny(&device)
+    /// The tiny arbitrary-style model and a style picture saved in `dir`, with strength 0.5.
+    fn tiny_style_picture(dir: &std::path::Path) -> (ModelSource, StyleOptions) {
+        let model = dir.join("arbitrary.gsm");
+        crate::model::arbitrary::tests::tiny(&Device::flex())
             .save(&model)
             .unwrap();
-        let picture = dir.path().join("painting.png");
+        let picture = dir.join("painting.png");
         frame(48, 40, 11).save(&picture).unwrap();
         let source = ModelSource::StylePictures {
             model,
@@ -457,6 +455,20 @@ mod tests {
             strength: 0.5,
             ..StyleOptions::default()
         };
+        (source, half)
+    }
+
+    /// `image` restyled as the next frame of a stream.
+    fn stream_frame(s: &mut Stylizer, image: &RgbImage, geometry: &FrameGeometry) -> RgbImage {
+        let mut bytes = image.as_raw().clone();
+        s.restyle_frame(&mut bytes, geometry).unwrap();
+        unpack(&bytes, geometry).unwrap()
+    }
+
+    #[test]
+    fn off_the_streaming_thread_the_content_style_takes_over_once_computed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (source, half) = tiny_style_picture(dir.path());
         let new = || Stylizer::new(&source, Device::flex(), &StyleChoice::Default, half.clone());
         let (mut helped, mut waiting) = (new().unwrap(), new().unwrap());
         helped.encode_content_off_thread(true);
@@ -469,11 +481,7 @@ mod tests {
         )
         .unwrap();
         let geometry = FrameGeometry::rgb(24, 16);
-        let run = |s: &mut Stylizer, image: &RgbImage| {
-            let mut bytes = image.as_raw().clone();
-            s.restyle_frame(&mut bytes, &geometry).unwrap();
-            unpack(&bytes, &geometry).unwrap()
-        };
+        let run = |s: &mut Stylizer, image: &RgbImage| stream_frame(s, image, &geometry);
         let first = frame(24, 16, 0);
         let toward = run(&mut waiting, &first);
         let blended = run(&mut blend, &first);
@@ -498,29 +506,12 @@ mod tests {
     #[test]
     fn strength_with_style_pictures_moves_toward_the_first_frames_own_style() {
         let dir = tempfile::tempdir().unwrap();
-        let device = Device::flex();
-        let model = dir.path().join("arbitrary.gsm");
-        crate::model::arbitrary::tests::tiny(&device)
-            .save(&model)
-            .unwrap();
-        let picture = dir.path().join("painting.png");
-        frame(48, 40, 11).save(&picture).unwrap();
-        let source = ModelSource::StylePictures {
-            model,
-            pictures: vec![picture],
-        };
-        let half = StyleOptions {
-            strength: 0.5,
-            ..StyleOptions::default()
-        };
-        let mut s = Stylizer::new(&source, device, &StyleChoice::Default, half.clone()).unwrap();
+        let (source, half) = tiny_style_picture(dir.path());
+        let mut s =
+            Stylizer::new(&source, Device::flex(), &StyleChoice::Default, half.clone()).unwrap();
         assert!(s.moves_toward_content());
         let geometry = FrameGeometry::rgb(24, 16);
-        let run = |s: &mut Stylizer, image: &RgbImage| {
-            let mut bytes = image.as_raw().clone();
-            s.restyle_frame(&mut bytes, &geometry).unwrap();
-            unpack(&bytes, &geometry).unwrap()
-        };
+        let run = |s: &mut Stylizer, image: &RgbImage| stream_frame(s, image, &geometry);
         let (first, second) = (frame(24, 16, 0), frame(24, 16, 90));
         // A still takes its own style as the content's, and so does a stream's first frame.
         let first_alone = s.stylize(&first).unwrap();
@@ -596,11 +587,7 @@ mod tests {
         };
         s.set_options(stable.clone()).unwrap();
         let geometry = FrameGeometry::rgb(24, 16);
-        let run = |s: &mut Stylizer, image: &RgbImage| {
-            let mut bytes = image.as_raw().clone();
-            s.restyle_frame(&mut bytes, &geometry).unwrap();
-            unpack(&bytes, &geometry).unwrap()
-        };
+        let run = |s: &mut Stylizer, image: &RgbImage| stream_frame(s, image, &geometry);
         let first = frame(24, 16, 0);
         // Sensor noise: every value 2 levels up, below what counts as a change.
         let mut nudged = first.clone();
