@@ -87,6 +87,41 @@ fn train_a_few_steps_then_restyle_and_resume() {
 }
 
 #[test]
+fn a_time_limit_ends_the_run_at_the_step_reached_with_its_model_and_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("timed.gsm");
+    let run = train_tiny("pattern:swirls", 100_000, &out)
+        .args(["--time-limit", "1.5", "--checkpoint-every", "100000"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "time limit reached: ending the run at step",
+        ));
+    let stdout = String::from_utf8_lossy(&run.get_output().stdout).into_owned();
+    let steps: u64 = stdout
+        .split("after ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no step count in {stdout:?}"));
+    assert!((1..100_000).contains(&steps), "{steps} steps");
+    ganstyle()
+        .args(["info", "--model"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("{steps} steps")));
+    ganstyle()
+        .args(["train", "--device", "cpu", "--resume"])
+        .arg(dir.path().join("timed.ckpt"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "at step {steps} of {steps}"
+        )));
+}
+
+#[test]
 fn eval_runs_on_the_embedded_model() {
     // No fetched VGG16 or photographs (an empty cache): the stylization ratio is skipped, and
     // the message says how to get it.
@@ -322,6 +357,10 @@ fn bad_input_gets_a_clear_error_and_a_nonzero_exit() {
             "multiple of 8",
         ),
         (train(&[]), "at least one --style"),
+        (
+            train(&["--style", &input_s, "--time-limit", "0"]),
+            "not a positive number of seconds",
+        ),
         (
             vec!["train".into(), "--resume".into(), input_s.clone()],
             "checkpoint",

@@ -22,6 +22,12 @@ pub fn bar(len: u64, unit: &str) -> ProgressBar {
     bar
 }
 
+/// A line on standard error above `bar`, also when the bar is hidden (where indicatif's
+/// `println` prints nothing: in logs the line would be lost).
+pub fn note(bar: &ProgressBar, line: String) {
+    bar.suspend(|| eprintln!("{line}"));
+}
+
 /// A stack of bars drawn together (one per file and a total); hidden when standard error is
 /// not a terminal.
 pub fn multi() -> MultiProgress {

@@ -26,6 +26,7 @@ use crate::train::{self, StepOutcome, TrainConfig, Trainer};
   ganstyle train --resume models/my_style.ckpt --steps 6000                # continue a run
   ganstyle train --init mosaic-m.gsm --style pattern:mosaic --out m.gsm    # fine-tune a model
   ganstyle train --init arbitrary.gsm --style-dir paintings/ --out tuned.gsm  # fine-tune an arbitrary-style model
+  ganstyle train --style pattern:impasto --teacher arbitrary.gsm --teacher-weight 1e4 --out rt.gsm  # distil a real-time model
 
 A style is an image file or pattern:NAME for a built-in pattern (mosaic, ink-hatching,
 pointillism, swirls, impasto, watercolour). With --init of an arbitrary-style model the
@@ -104,15 +105,20 @@ pub struct TrainArgs {
     /// Temporal-consistency weight (0 turns it off) [default: 1e5 with VGG, 20 with the random network].
     #[arg(long)]
     pub temporal_weight: Option<f32>,
-    /// With --init: weight of the starting model's own output as a target (mean squared pixel
-    /// difference), so fine-tuning for video keeps its look [default: 0, off].
-    #[arg(long, requires = "init")]
+    /// Weight of the teacher's output as a target (mean squared pixel difference): the --teacher
+    /// model's, else the --init model's, so fine-tuning for video keeps its look [default: 0, off].
+    #[arg(long)]
     pub teacher_weight: Option<f32>,
-    /// With --init: weight of the starting model's texture statistics as a target (the Gram
-    /// distance of each output to the starting model's output for the same input, on the style
-    /// layers), which keeps its strokes and tiles without pinning where they fall [default: 0, off].
-    #[arg(long, requires = "init")]
+    /// Weight of the teacher's texture statistics as a target (the Gram distance of each output
+    /// to the teacher's output for the same input, on the style layers), which keeps its strokes
+    /// and tiles without pinning where they fall [default: 0, off].
+    #[arg(long)]
     pub teacher_style_weight: Option<f32>,
+    /// A model to learn from (the teacher terms' target), of any architecture: distils a large
+    /// network into this run's generator. An arbitrary-style model takes this run's style
+    /// pictures; a fixed-style model must hold this run's styles.
+    #[arg(long, value_name = "MODEL", conflicts_with = "resume")]
+    pub teacher: Option<PathBuf>,
     /// Sum the style layers' Gram distances as they are, not each relative to its target: relu1_2's,
     /// orders of magnitude the largest, then decides, and the model learns colours rather than
     /// strokes (how models were trained before; for comparisons).
@@ -143,6 +149,18 @@ pub struct TrainArgs {
     /// Where to train.
     #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
     pub device: DeviceChoice,
+    /// Stop this many seconds after the command started (setting up included), at the step
+    /// reached, writing the checkpoint and the model as at the end of a run: for a GPU lent for a
+    /// while. The model records the steps; `--resume CHECKPOINT --steps N` continues.
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
+    pub time_limit: Option<f64>,
+}
+
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 => Ok(s),
+        _ => Err(format!("{text:?} is not a positive number of seconds")),
+    }
 }
 
 /// The command line as typed, for the model's metadata.
@@ -218,6 +236,7 @@ fn config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
         config.arch = crate::train::start::Start::arch_of(init)?;
         config.init = Some(init.clone());
     }
+    config.teacher = args.teacher.clone();
     config.content = args.content.clone();
     config.video = args.video.clone();
     config.video_frames = args.video_frames;
@@ -240,6 +259,9 @@ fn config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
 
 /// Run the subcommand.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let deadline = args
+        .time_limit
+        .map(|s| std::time::Instant::now() + std::time::Duration::from_secs_f64(s));
     let (device, mut description) = device::select(args.device)?;
     if device == burn::tensor::Device::flex() {
         description.push_str(", burn flex");
@@ -279,7 +301,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         );
     }
     let out = c.out.clone();
-    let training = drive(trainer)?;
+    let training = drive(trainer, deadline)?;
     let losses: Vec<String> = training
         .final_losses
         .iter()
@@ -295,10 +317,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Run (or continue) training to the configured step count with a progress bar, writing
-/// checkpoints, sample grids and loss curves on the way and the model file at the end.
-fn drive(mut trainer: Trainer) -> anyhow::Result<TrainingInfo> {
-    let config = trainer.config.clone();
+/// Run (or continue) training to the configured step count, or until `deadline`, with a progress
+/// bar, writing checkpoints, sample grids and loss curves on the way and the model file at the end.
+fn drive(
+    mut trainer: Trainer,
+    deadline: Option<std::time::Instant>,
+) -> anyhow::Result<TrainingInfo> {
+    let mut config = trainer.config.clone();
     let bar = progress::bar(config.steps, "steps");
     bar.set_position(trainer.state.step);
     let samples = trainer.sample_inputs()?;
@@ -313,14 +338,26 @@ fn drive(mut trainer: Trainer) -> anyhow::Result<TrainingInfo> {
                 }
                 bar.set_message(msg);
             }
-            StepOutcome::Skipped => bar.println(format!(
-                "step {step}: non-finite loss, step skipped, learning rate halved"
-            )),
-            StepOutcome::RolledBack => bar.println(format!(
-                "step {step}: repeated non-finite losses, rolled back to the last checkpoint"
-            )),
+            StepOutcome::Skipped => progress::note(
+                &bar,
+                format!("step {step}: non-finite loss, step skipped, learning rate halved"),
+            ),
+            StepOutcome::RolledBack => progress::note(
+                &bar,
+                format!(
+                    "step {step}: repeated non-finite losses, rolled back to the last checkpoint"
+                ),
+            ),
         }
         bar.set_position(step);
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) && !trainer.finished() {
+            trainer.end_here();
+            config.steps = step;
+            progress::note(
+                &bar,
+                format!("time limit reached: ending the run at step {step}"),
+            );
+        }
         let done = trainer.finished();
         if step.is_multiple_of(config.checkpoint_every) || done {
             trainer.save_checkpoint()?;

@@ -232,6 +232,12 @@ pub struct TrainConfig {
     /// Where the starting weights come from, with their licence (from the `init` model).
     #[serde(default)]
     pub origin: Option<String>,
+    /// The teacher terms' model, when it is not `init`: a model file of any architecture whose
+    /// output for each input is the target (distilling a large network into a small one). An
+    /// arbitrary-style model takes the run's style pictures; a fixed-style one must hold the
+    /// run's styles, in its order.
+    #[serde(default)]
+    pub teacher: Option<PathBuf>,
 }
 
 fn yes() -> bool {
@@ -326,6 +332,7 @@ impl TrainConfig {
             balance_style_layers: true,
             init: None,
             origin: None,
+            teacher: None,
         }
     }
 
@@ -386,8 +393,18 @@ impl TrainConfig {
         {
             return bad("loss weights must be finite and ≥ 0".into());
         }
-        if (w.teacher > 0.0 || w.teacher_style > 0.0) && self.init.is_none() {
-            return bad("a teacher weight needs a starting model (init) to be the teacher".into());
+        let taught = w.teacher > 0.0 || w.teacher_style > 0.0;
+        if taught && self.init.is_none() && self.teacher.is_none() {
+            return bad(
+                "a teacher weight needs a teacher: a teacher model, or a starting model (init)"
+                    .into(),
+            );
+        }
+        if !taught && let Some(teacher) = &self.teacher {
+            return bad(format!(
+                "the teacher {} counts for nothing: give a teacher weight or a teacher-style weight",
+                teacher.display()
+            ));
         }
         if !(self.max_shift.is_finite() && self.local_motion.is_finite())
             || self.max_shift < 0.0

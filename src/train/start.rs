@@ -107,6 +107,28 @@ impl Start {
         }
     }
 
+    /// This model (loaded from `path`) as the teacher of a run of `names` styles, of whatever
+    /// architecture: an arbitrary-style model already holds the run's pictures; a fixed-style
+    /// one must hold as many styles as the run.
+    pub fn teacher_of_run(&self, path: &Path, names: &[String]) -> Result<Generator> {
+        if let Start::Fixed(model) = self
+            && model.meta.generator.styles != names.len()
+        {
+            let styles = model.meta.generator.styles;
+            return Err(Error::Setting(format!(
+                "the teacher {} holds {styles} style{} ({}); this run trains {} ({}): give an \
+                 arbitrary-style model as the teacher (it takes the run's pictures) or one of \
+                 the run's styles",
+                path.display(),
+                if styles == 1 { "" } else { "s" },
+                model.meta.style_names.join(", "),
+                names.len(),
+                names.join(", ")
+            )));
+        }
+        Ok(self.teacher())
+    }
+
     /// The arbitrary-style model a run from this start makes of its `trained` generator: the
     /// trained convolutions, the original norm tables and heads. None for a fixed-style start.
     pub fn arbitrary_result(

@@ -57,7 +57,8 @@ pub struct Trainer {
     nets: Networks,
     /// The model the run started from (`init`), if any.
     start: Option<Start>,
-    /// The starting model, frozen, when the teacher term is on.
+    /// The teacher (the `teacher` model, else the starting model), frozen, when a teacher term
+    /// is on.
     teacher: Option<crate::model::Generator>,
     /// The loss network with each style's Gram targets.
     perceptual: Perceptual,
@@ -125,18 +126,32 @@ impl Trainer {
     }
 
     fn assemble(
-        config: TrainConfig,
+        mut config: TrainConfig,
         state: TrainState,
         mut nets: Networks,
         device: Device,
         style_images: Vec<RgbImage>,
         start: Option<Start>,
     ) -> Result<Self> {
-        let teacher = match &start {
-            Some(start) if config.weights.teacher > 0.0 || config.weights.teacher_style > 0.0 => {
-                Some(start.teacher())
+        let taught = config.weights.teacher > 0.0 || config.weights.teacher_style > 0.0;
+        let teacher = match (&config.teacher, &start) {
+            _ if !taught => None,
+            (Some(path), _) => {
+                let teacher = Start::load(path, &style_images, &device)?;
+                if config.init.is_none() && config.origin.is_none() {
+                    config.origin = Some(format!(
+                        "trained here, taught by {}{}",
+                        path.display(),
+                        teacher
+                            .origin()
+                            .map(|o| format!(" (whose weights: {o})"))
+                            .unwrap_or_default()
+                    ));
+                }
+                Some(teacher.teacher_of_run(path, &config.style_names)?)
             }
-            _ => None,
+            (None, Some(start)) => Some(start.teacher()),
+            (None, None) => None,
         };
         if let Some(Start::Arbitrary { .. }) = &start {
             nets.generator = freeze_norms(nets.generator);
@@ -184,6 +199,12 @@ impl Trainer {
     /// Whether the run has reached its step count.
     pub fn finished(&self) -> bool {
         self.state.step >= self.config.steps
+    }
+
+    /// End the run at the step it has reached: its step count becomes this one, so the
+    /// checkpoint and model say how far it went (a later `--resume --steps N` continues it).
+    pub fn end_here(&mut self) {
+        self.config.steps = self.state.step;
     }
 
     /// The content source in use (for the log).
@@ -650,6 +671,85 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("init.gsm") && err.contains("1 style"), "{err}");
+    }
+
+    #[test]
+    fn a_teacher_of_another_architecture_is_the_target_of_a_fresh_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let styles = vec![super::super::StyleSource::Pattern(StylePattern::Mosaic)];
+        let small = |out: &str| {
+            let mut config = TrainConfig::new(styles.clone(), None, dir.path().join(out));
+            config.size = 32;
+            config.batch = 1;
+            config.style_size = 64;
+            config
+        };
+        // The teacher: a johnson model of the run's one style.
+        let mut johnson = small("johnson.gsm");
+        johnson.arch = Arch::Johnson;
+        let mut teacher_run = Trainer::new(johnson, &Device::flex()).unwrap();
+        teacher_run.step().unwrap();
+        let teacher = dir.path().join("johnson.gsm");
+        teacher_run.model().save(&teacher).unwrap();
+
+        // A fast student learning only from it.
+        let mut config = small("student.gsm");
+        config.teacher = Some(teacher.clone());
+        config.weights = super::super::LossWeights {
+            teacher: 1.0,
+            content: 0.0,
+            style: 0.0,
+            adversarial: 0.0,
+            tv: 0.0,
+            temporal: 0.0,
+            teacher_style: 0.0,
+        };
+        let mut student = Trainer::new(config.clone(), &Device::flex()).unwrap();
+        let probe = |g: &Generator| {
+            let x = content_image(ContentKind::Shapes, 16, 16, &mut StdRng::seed_from_u64(3));
+            let x = crate::frame::image_to_tensor(&x, &Device::flex());
+            crate::infer::values(g.forward(x, Tensor::ones([1, 1], &Device::flex())))
+        };
+        let loaded = Model::load(&teacher, &Device::flex()).unwrap();
+        assert_eq!(
+            probe(student.teacher.as_ref().unwrap()),
+            probe(&loaded.generator),
+            "the teacher is the johnson model"
+        );
+        let distance = |t: &Trainer| {
+            t.generator_losses(0, &mut StdRng::seed_from_u64(9))
+                .unwrap()
+                .values["teacher"]
+        };
+        let before = distance(&student);
+        for _ in 0..8 {
+            student.step().unwrap();
+        }
+        let after = distance(&student);
+        assert!(after < before, "teacher distance {before} -> {after}");
+        let origin = student.model().meta.origin.unwrap_or_default();
+        assert!(origin.contains("johnson.gsm"), "{origin}");
+
+        // It must hold the run's styles; and a teacher that counts for nothing is refused.
+        let mut two = config.clone();
+        two.styles
+            .push(super::super::StyleSource::Pattern(StylePattern::Swirls));
+        two.style_names.push("swirls".into());
+        let err = Trainer::new(two, &Device::flex())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("johnson.gsm") && err.contains("1 style"),
+            "{err}"
+        );
+        let mut idle = config;
+        idle.weights.teacher = 0.0;
+        let err = Trainer::new(idle, &Device::flex())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("counts for nothing"), "{err}");
     }
 
     #[test]
