@@ -532,6 +532,7 @@ mod tests {
             ),
             (Arch::Johnson, 1, vec![1.0], vec![(24, 16)]),
             (Arch::Magenta, 2, vec![0.6, 0.4], vec![(36, 20), (5, 3)]),
+            (Arch::MagentaLite, 1, vec![1.0], vec![(40, 24)]),
         ] {
             let generator = randomized(arch, styles);
             let runtime = CpuGenerator::new(&generator);
@@ -553,7 +554,7 @@ mod tests {
     fn a_flat_frame_comes_out_flat() {
         // Instance norm divides by each map's spread: a rounding difference between pixels of
         // a constant map would come out as noise on a flat (say black) frame.
-        for arch in [Arch::Fast, Arch::Johnson, Arch::Magenta] {
+        for arch in Arch::ALL {
             let runtime = CpuGenerator::new(&randomized(arch, 1));
             let flat = Map {
                 data: [0.2f32, 0.5, 0.9].repeat(150 * 21),

@@ -225,7 +225,7 @@ fn tensor_bytes(bytes: &[u8]) -> usize {
 /// norms' scales and shifts), measured once per process on one- and two-style generators,
 /// which are small: model loads (the element's among them) do not pay for it again.
 fn parameter_split(arch: super::Arch) -> (u64, u64) {
-    static SPLITS: std::sync::OnceLock<[(u64, u64); 3]> = std::sync::OnceLock::new();
+    static SPLITS: std::sync::OnceLock<[(u64, u64); 4]> = std::sync::OnceLock::new();
     let splits = SPLITS.get_or_init(|| {
         super::Arch::ALL.map(|arch| {
             let count = |styles| {
