@@ -24,7 +24,7 @@ fn forward(c: &mut Criterion) {
         let (device, _) = ganstyle::device::gpu().expect("GANSTYLE_BENCH_GPU set but no GPU");
         devices.push(("wgpu", device));
     }
-    for arch in [Arch::Fast, Arch::Johnson] {
+    for arch in [Arch::Fast, Arch::MagentaLite, Arch::Johnson] {
         let flex = GeneratorConfig::new(arch, 1).init(&Device::flex());
         let runtime = CpuGenerator::new(&flex);
         for (w, h) in SIZES {
