@@ -116,3 +116,38 @@ pub fn select(choice: DeviceChoice) -> Result<(Device, String)> {
         DeviceChoice::Auto => Ok((Device::flex(), "cpu (no hardware GPU found)".into())),
     }
 }
+
+/// This machine's processor for the record a trained model keeps: its model name (Linux's
+/// /proc/cpuinfo; "unknown processor" elsewhere) and how many threads training can use,
+/// e.g. "AMD EPYC, 2 threads".
+pub fn cpu_description() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!(
+        "{}, {threads} threads",
+        cpu_model_name(&info).unwrap_or("unknown processor")
+    )
+}
+
+/// The first `model name` line of /proc/cpuinfo's text.
+fn cpu_model_name(cpuinfo: &str) -> Option<&str> {
+    cpuinfo.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        (key.trim() == "model name" && !value.trim().is_empty()).then(|| value.trim())
+    })
+}
+
+#[cfg(test)]
+mod cpu_tests {
+    use super::*;
+
+    #[test]
+    fn the_processor_name_comes_from_the_first_model_name_line() {
+        let info = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n\
+                    processor\t: 1\nmodel name\t: other\n";
+        assert_eq!(cpu_model_name(info), Some("AMD EPYC 7B13"));
+        assert_eq!(cpu_model_name("processor\t: 0\nmodel name\t:  \n"), None);
+        assert_eq!(cpu_model_name(""), None);
+        assert!(cpu_description().contains(" threads"));
+    }
+}

@@ -264,7 +264,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         .map(|s| std::time::Instant::now() + std::time::Duration::from_secs_f64(s));
     let (device, mut description) = device::select(args.device)?;
     if device == burn::tensor::Device::flex() {
-        description.push_str(", burn flex");
+        description = format!("{description}: {}, burn flex", device::cpu_description());
     }
     let mut trainer = match &args.resume {
         Some(path) => {
