@@ -5,7 +5,7 @@
 # it with a shipped model, and print where the results are.
 #
 #   scripts/setup.sh [MODEL [STYLE]]   # MODEL: a shipped model name or .gsm file, STYLE one of its
-#                                      # styles (default: magenta-six, impasto)
+#                                      # styles (default: the embedded model, swirls)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -28,12 +28,10 @@ default="$cache/models/arbitrary.gsm"
 if [ ! -s "$default" ] || [ models/magenta-six-video.gsm -nt "$default" ] || [ "$original" -nt "$default" ]; then
   "$bin" import "$original" --convolutions-from models/magenta-six-video.gsm -o "$default" --force
 fi
-model="${1:-magenta-six}"
+model="${1:-default}"   # the embedded model: models/swirls.gsm
 style=()
 if [ -n "${2:-}" ]; then
   style=(--style "$2")
-elif [ -z "${1:-}" ]; then
-  style=(--style impasto)
 fi
 
 # GStreamer finds plugins in ~/.local/share/gstreamer-1.0/plugins without GST_PLUGIN_PATH.

@@ -13,7 +13,7 @@ cargo build --quiet --bin ganstyle
 bin="$CARGO_TARGET_DIR/debug/ganstyle"
 mkdir -p out/ablation out/train-logs
 
-# Settings shared by every shipped model (CPU; the fast architecture unless ARCH says otherwise).
+# Settings shared by the first models (CPU; the fast architecture unless ARCH says otherwise).
 common=(--size 96 --batch 2 --device cpu --checkpoint-every 100 --sample-every 300)
 
 run() { # NAME OUT_FILE ARGS...
@@ -38,10 +38,9 @@ wait_for_other_runs() { # a run started by an earlier copy of this script
 }
 wait_for_other_runs
 
-# mosaic: the first model, trained at the default style weight (1000).
-run mosaic models/mosaic.gsm --style pattern:mosaic --steps 1500
-run mosaic-t0 out/ablation/mosaic-t0.gsm --style pattern:mosaic --steps 1500 --temporal-weight 0
-# The others at a stronger style weight: mosaic's look came out faint.
+# The first models (procedural content, the random loss network; models/README.md, "The first
+# models"). mosaic was one of them, at the default style weight (1000); it is distilled now
+# (below). The others at a stronger style weight: mosaic's look came out faint.
 strong=(--style-weight 3000)
 run ink-hatching models/ink-hatching.gsm --style pattern:ink-hatching --steps 1000 "${strong[@]}"
 run ink-hatching-t0 out/ablation/ink-hatching-t0.gsm --style pattern:ink-hatching --steps 1000 "${strong[@]}" --temporal-weight 0
@@ -58,16 +57,50 @@ run mosaic-strong models/mosaic-strong.gsm --style pattern:mosaic --steps 1500 "
 # architecture (models/README.md, "fast against johnson").
 ARCH=johnson run mosaic-johnson models/mosaic-johnson.gsm --style pattern:mosaic --steps 1500
 
+# Distilled models: magenta-lite students of Magenta's untuned network (the teacher paints each
+# training crop once per step; its pixels and its Gram matrices are targets next to the VGG16
+# content, style and temporal losses), on the training photographs at 128 px, batch 4. The
+# recipe of models/README.md, "Distilled models". Release build: about 2 s a step. The teacher,
+# ~/.cache/ganstyle/models/arbitrary-original.gsm, is what scripts/setup.sh imports.
+distil() { # NAME STEPS [ARGS...]: NAME is the style, or the style then -t0 for the ablation
+    local name=$1 steps=$2; shift 2
+    wanted "$name" || return 0
+    local out="models/$name.gsm" log="out/train-logs/$name.log"
+    [[ "$name" == *-t0 ]] && out="out/ablation/$name.gsm"
+    local ckpt="${out%.gsm}.ckpt"
+    if [[ -f "$out" && ! -f "$ckpt" ]]; then echo "$name: done ($out)"; return; fi
+    [[ -x "$release" ]] || cargo build --quiet --release --bin ganstyle
+    if [[ -f "$ckpt" ]]; then
+        echo "$name: resuming $ckpt (log: $log)"
+        "$release" train --resume "$ckpt" --device cpu >>"$log" 2>&1
+    else
+        echo "$name: training (log: $log)"
+        "$release" train --out "$out" --style "pattern:${name%-t0}" --steps "$steps" \
+            --arch magenta-lite --teacher "$cache/models/arbitrary-original.gsm" \
+            --teacher-weight 2e4 --teacher-style-weight 500 \
+            --content "$cache/photos/train" --size 128 --batch 4 --device cpu \
+            --checkpoint-every 50 --sample-every 100 "$@" >"$log" 2>&1
+    fi
+    rm -f "$ckpt"
+    tail -n 1 "$log"
+}
+cache="${GANSTYLE_CACHE:-$HOME/.cache/ganstyle}"
+wanted() { [[ -z "$only" || "$1" == *"$only"* ]]; }
+release="$CARGO_TARGET_DIR/release/ganstyle"
+distil swirls 600          # the embedded default model
+distil impasto 1200
+distil impasto-t0 1200 --temporal-weight 0
+distil mosaic 600
+distil pointillism 600
+
 # magenta-six is not trained: the six patterns baked into Magenta's imported transformer
 # (models/README.md, "magenta-six"; scripts/setup.sh imports arbitrary-original.gsm).
 # magenta-six-video: the same six baked into the transformer after its temporal fine-tune
 # across 12 pattern pictures (scripts/tune-arbitrary.sh, about 20 minutes with RELEASE=1).
-cache="${GANSTYLE_CACHE:-$HOME/.cache/ganstyle}"
 six=()
 for pattern in mosaic ink-hatching pointillism swirls impasto watercolour; do
     six+=(--style "pattern:$pattern")
 done
-wanted() { [[ -z "$only" || "$1" == *"$only"* ]]; }
 if wanted magenta-six; then
     "$bin" import "$cache/models/arbitrary-original.gsm" "${six[@]}" -o models/magenta-six.gsm --force
 fi

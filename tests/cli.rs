@@ -825,10 +825,14 @@ fn import_takes_the_convolutions_of_a_model_baked_from_it_and_refuses_others_by_
         .failure()
         .stderr(predicate::str::contains("is an arbitrary-style model"));
     // A model of another architecture (a fast one trained here) is refused by name.
-    let fast = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/mosaic.gsm");
+    let fast = dir.path().join("fast.gsm");
+    train_tiny("pattern:mosaic", 1, &fast)
+        .args(["--arch", "fast"])
+        .assert()
+        .success();
     transplant(&fast, &dir.path().join("no.gsm"))
         .failure()
-        .stderr(predicate::str::contains("mosaic.gsm").and(predicate::str::contains("fast model")));
+        .stderr(predicate::str::contains("fast.gsm").and(predicate::str::contains("fast model")));
 }
 
 #[test]

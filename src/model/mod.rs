@@ -45,9 +45,9 @@ pub enum ModelSource {
 /// `scripts/fetch-assets.sh` imports it.
 pub const ARBITRARY_NAME: &str = "arbitrary";
 
-/// The default model built into the binary (`models/mosaic.gsm`, fast architecture), used when
-/// no model is given.
-pub static EMBEDDED_MODEL: &[u8] = include_bytes!("../../models/mosaic.gsm");
+/// The default model built into the binary (`models/swirls.gsm`: magenta-lite, distilled from
+/// Magenta's network; models/README.md), used when no model is given.
+pub static EMBEDDED_MODEL: &[u8] = include_bytes!("../../models/swirls.gsm");
 
 /// The name that selects the embedded model.
 pub const EMBEDDED_NAME: &str = "default";
