@@ -1,41 +1,39 @@
 #!/usr/bin/env bash
-# The figures in models/README.md: `ganstyle eval` on every shipped model and on the same run
-# with the temporal loss off (out/ablation/, made by scripts/train-models.sh), one table row each;
-# then the fast-against-johnson comparison (models/mosaic-johnson.gsm, models/mosaic-strong.gsm).
+# The figures table of models/README.md ("Distilled models"): `ganstyle eval` on the held-out
+# photographs for every distilled model, its run with the temporal loss off where
+# scripts/train-models.sh made one (out/ablation/), its teacher (magenta-six, the same style)
+# and the model it replaced, one row each.
 #
-#   scripts/model-figures.sh
+#   scripts/model-figures.sh                # the debug build
+#   GANSTYLE_BIN=path/to/ganstyle scripts/model-figures.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-bin="$CARGO_TARGET_DIR/debug/ganstyle"
+bin="${GANSTYLE_BIN:-$CARGO_TARGET_DIR/debug/ganstyle}"
+[[ -x "$bin" ]] || cargo build --quiet --bin ganstyle
 
 row() { # LABEL MODEL [STYLE]
     local label=$1 model=$2 style=${3-}
-    [[ -f "$model" ]] || { echo "| $label | (not trained: $model) | | |"; return; }
+    [[ -f "$model" ]] || { echo "| $label | (not trained: $model) | | | | | |"; return; }
     local args=(eval --model "$model" --device cpu)
     [[ -n "$style" ]] && args+=(--style "$style")
     local out; out=$("$bin" "${args[@]}" 2>/dev/null)
-    local content style_loss warp
-    content=$(awk '/^content loss/ {print $3}' <<<"$out")
-    style_loss=$(awk '/^style loss/ {print $3}' <<<"$out")
-    warp=$(awk '/mean of synthetic clips/ {print $NF}' <<<"$out")
-    echo "| $label | $content | $style_loss | $warp |"
+    awk -v label="$label" '
+        /^  stylization ratio/          { ratio = $3; baseline = $4 }
+        /^  mean over layers/           { mean = $4 }
+        /^    ratio at relu/            { layers = layers (layers == "" ? "" : " / ") sprintf("%.2f", $4) }
+        /^  content loss \(relu3_3\)/   { content = $4 }
+        /mean of moving-photo clips/    { warp = $NF }
+        END { printf "| %s | %s | %s | %.2f | %s | %s | %s | %.1e |\n", label, ratio, baseline,
+                     ratio / baseline, mean, layers, content, warp }' <<<"$out"
 }
 
-echo "| model | content loss | style loss | warping error (mean of 6 synthetic clips) |"
-echo "|---|---|---|---|"
-row "mosaic" models/mosaic.gsm
-row "mosaic, temporal weight 0" out/ablation/mosaic-t0.gsm
-row "ink-hatching" models/ink-hatching.gsm
-row "ink-hatching, temporal weight 0" out/ablation/ink-hatching-t0.gsm
-for style in pointillism swirls; do
-    row "duo: $style" models/duo.gsm "$style"
-    row "duo: $style, temporal weight 0" out/ablation/duo-t0.gsm "$style"
+echo "| model | ratio | colour transfer | ratio / colour transfer | mean over layers | relu1_2 / 2_2 / 3_3 / 4_3 | content (relu3_3) | warping, moving photos |"
+echo "|---|---|---|---|---|---|---|---|"
+for style in swirls impasto mosaic pointillism; do
+    row "$style" "models/$style.gsm"
+    [[ -f "out/ablation/$style-t0.gsm" ]] && row "$style, temporal weight 0" "out/ablation/$style-t0.gsm"
+    row "teacher: $style" models/magenta-six.gsm "$style"
 done
-
-echo
-echo "| model | content loss | style loss | warping error (mean of 6 synthetic clips) |"
-echo "|---|---|---|---|"
-row "mosaic: fast, style weight 1000" models/mosaic.gsm
-row "mosaic-johnson: johnson, style weight 1000" models/mosaic-johnson.gsm
-row "mosaic-strong: fast, style weight 3000" models/mosaic-strong.gsm
+row "before: duo, swirls" models/duo.gsm swirls
+row "before: duo, pointillism" models/duo.gsm pointillism
