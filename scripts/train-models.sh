@@ -69,7 +69,7 @@ distil() { # NAME STEPS [ARGS...]: NAME is the style, or the style then -t0 for 
     [[ "$name" == *-t0 ]] && out="out/ablation/$name.gsm"
     local ckpt="${out%.gsm}.ckpt"
     if [[ -f "$out" && ! -f "$ckpt" ]]; then echo "$name: done ($out)"; return; fi
-    [[ -x "$release" ]] || cargo build --quiet --release --bin ganstyle
+    if [[ -z "${release_built-}" ]]; then cargo build --quiet --release --bin ganstyle; release_built=1; fi
     if [[ -f "$ckpt" ]]; then
         echo "$name: resuming $ckpt (log: $log)"
         "$release" train --resume "$ckpt" --device cpu >>"$log" 2>&1

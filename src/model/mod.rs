@@ -1,5 +1,6 @@
-//! The networks and their files: the generator (`johnson` and `fast` architectures, conditional
-//! instance norm for multi-style models), the multi-scale discriminator, and `.gsm` model files.
+//! The networks and their files: the generator (`johnson`, `fast`, `magenta` and `magenta-lite`
+//! architectures, conditional instance norm for multi-style models), the multi-scale
+//! discriminator, and `.gsm` model files.
 
 pub mod arbitrary;
 pub mod discriminator;

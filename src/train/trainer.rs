@@ -51,7 +51,7 @@ pub struct Trainer {
     pub config: TrainConfig,
     /// Progress so far.
     pub state: TrainState,
-    /// The device as the model's metadata names it (e.g. "cpu, burn flex").
+    /// The device as the model's metadata names it (e.g. "cpu: AMD EPYC, 2 threads, burn flex").
     pub device_description: String,
     device: Device,
     nets: Networks,
