@@ -42,10 +42,9 @@ row() { # LABEL MODEL [STYLE]
 
 echo "| model | ratio | colour transfer | ratio / colour transfer | mean over layers | relu1_2 / 2_2 / 3_3 / 4_3 | content (relu3_3) | warping, moving photos |"
 echo "|---|---|---|---|---|---|---|---|"
-for style in swirls impasto mosaic pointillism; do
+for style in swirls impasto mosaic; do
     row "$style" "models/$style.gsm"
     [[ -f "out/ablation/$style-t0.gsm" ]] && row "$style, temporal weight 0" "out/ablation/$style-t0.gsm"
     row "teacher: $style" models/magenta-six.gsm "$style"
 done
 row "before: duo, swirls" models/duo.gsm swirls
-row "before: duo, pointillism" models/duo.gsm pointillism

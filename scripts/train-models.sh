@@ -91,7 +91,8 @@ distil swirls 600          # the embedded default model
 distil impasto 1200
 distil impasto-t0 1200 --temporal-weight 0
 distil mosaic 600
-distil pointillism 600
+# Not shipped: pointillism 600 gave a turquoise wash with embossed edges and no dots
+# (models/README.md, "Distilled models").
 
 # magenta-six is not trained: the six patterns baked into Magenta's imported transformer
 # (models/README.md, "magenta-six"; scripts/setup.sh imports arbitrary-original.gsm).
