@@ -18,7 +18,7 @@ common=(--size 96 --batch 2 --device cpu --checkpoint-every 100 --sample-every 3
 
 run() { # NAME OUT_FILE ARGS...
     local name=$1 out=$2; shift 2
-    if [[ -n "$only" && "$name" != *"$only"* ]]; then return; fi
+    wanted "$name" || return 0
     local ckpt="${out%.gsm}.ckpt" log="out/train-logs/$name.log"
     if [[ -f "$out" && ! -f "$ckpt" ]]; then echo "$name: done ($out)"; return; fi
     if [[ -f "$ckpt" ]]; then
@@ -32,6 +32,7 @@ run() { # NAME OUT_FILE ARGS...
     tail -n 1 "$log"
 }
 only=${1-}
+wanted() { [[ -z "$only" || "$1" == *"$only"* ]]; }
 
 wait_for_other_runs() { # a run started by an earlier copy of this script
     while pgrep -f "ganstyle train" >/dev/null; do sleep 20; done
@@ -65,27 +66,20 @@ ARCH=johnson run mosaic-johnson models/mosaic-johnson.gsm --style pattern:mosaic
 distil() { # NAME STEPS [ARGS...]: NAME is the style, or the style then -t0 for the ablation
     local name=$1 steps=$2; shift 2
     wanted "$name" || return 0
-    local out="models/$name.gsm" log="out/train-logs/$name.log"
+    local out="models/$name.gsm"
     [[ "$name" == *-t0 ]] && out="out/ablation/$name.gsm"
-    local ckpt="${out%.gsm}.ckpt"
-    if [[ -f "$out" && ! -f "$ckpt" ]]; then echo "$name: done ($out)"; return; fi
-    if [[ -z "${release_built-}" ]]; then cargo build --quiet --release --bin ganstyle; release_built=1; fi
-    if [[ -f "$ckpt" ]]; then
-        echo "$name: resuming $ckpt (log: $log)"
-        "$release" train --resume "$ckpt" --device cpu >>"$log" 2>&1
-    else
-        echo "$name: training (log: $log)"
-        "$release" train --out "$out" --style "pattern:${name%-t0}" --steps "$steps" \
-            --arch magenta-lite --teacher "$cache/models/arbitrary-original.gsm" \
-            --teacher-weight 2e4 --teacher-style-weight 500 \
-            --content "$cache/photos/train" --size 128 --batch 4 --device cpu \
-            --checkpoint-every 50 --sample-every 100 "$@" >"$log" 2>&1
+    if [[ ! -f "$out" || -f "${out%.gsm}.ckpt" ]] && [[ -z "${release_built-}" ]]; then
+        cargo build --quiet --release --bin ganstyle
+        release_built=1
     fi
-    rm -f "$ckpt"
-    tail -n 1 "$log"
+    # run's program, architecture and shared settings, for this call (bash scopes them dynamically).
+    local bin=$release ARCH=magenta-lite
+    local common=(--teacher "$cache/models/arbitrary-original.gsm" --teacher-weight 2e4
+        --teacher-style-weight 500 --content "$cache/photos/train" --size 128 --batch 4
+        --device cpu --checkpoint-every 50 --sample-every 100)
+    run "$name" "$out" --style "pattern:${name%-t0}" --steps "$steps" "$@"
 }
 cache="${GANSTYLE_CACHE:-$HOME/.cache/ganstyle}"
-wanted() { [[ -z "$only" || "$1" == *"$only"* ]]; }
 release="$CARGO_TARGET_DIR/release/ganstyle"
 distil swirls 600          # the embedded default model
 distil impasto 1200
