@@ -385,6 +385,30 @@ fn bad_input_gets_a_clear_error_and_a_nonzero_exit() {
         .stderr(predicate::str::contains("no images"));
 }
 
+/// `ganstyle info | head -0`: the reader is gone before the first line is written. The command
+/// must end as `cat` does there (killed by SIGPIPE, nothing on stderr), not panic in `println!`.
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ganstyle"))
+        .arg("info")
+        .env("GANSTYLE_CACHE", "/nonexistent/ganstyle-test-cache")
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.signal(),
+        Some(libc::SIGPIPE),
+        "stderr: {stderr}"
+    );
+    assert!(stderr.is_empty(), "stderr: {stderr}");
+}
+
 #[test]
 fn bench_reports_speed_against_the_ceiling_and_refuses_bad_sizes() {
     let output = ganstyle()

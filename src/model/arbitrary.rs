@@ -597,13 +597,42 @@ pub(crate) mod tests {
         let device = Device::flex();
         let model = tiny(&device);
         // A "fine-tune": other convolutions (another seed), the same norm tables and heads.
-        let trained = crate::model::seeded::seeded(model.meta.transformer.init(&device), 9);
+        let mut trained = crate::model::seeded::seeded(model.meta.transformer.init(&device), 9);
+        // Its norm tables differ too (as a multi-style training run's would), to be left out.
+        for norm in norms_mut(&mut trained) {
+            norm.gamma = Param::from_tensor(norm.gamma.val().mul_scalar(2.0));
+            norm.beta = Param::from_tensor(norm.beta.val().add_scalar(0.5));
+        }
         let info = TrainingInfo {
             command: "ganstyle train --init a.gsm".into(),
             steps: 600,
             ..TrainingInfo::default()
         };
         let tuned = model.with_convolutions_of(&trained, info.clone());
+        // One style, and the model's own norm tables, every one with its shape and values
+        // (not the trained generator's).
+        assert_eq!(tuned.transformer.styles, 1);
+        let tables = |g: &Generator| -> Vec<(Vec<usize>, Vec<f32>, Vec<f32>)> {
+            norms_mut(&mut g.clone())
+                .into_iter()
+                .map(|n| {
+                    let values = |p: &Param<Tensor<2>>| crate::infer::values(p.val());
+                    (
+                        n.gamma.val().dims().to_vec(),
+                        values(&n.gamma),
+                        values(&n.beta),
+                    )
+                })
+                .collect()
+        };
+        let own = tables(&model.transformer);
+        assert!(!own.is_empty());
+        assert_eq!(tables(&tuned.transformer), own);
+        assert_ne!(
+            tables(&trained),
+            own,
+            "the test needs other tables in the fine-tune"
+        );
         let pictures = vec![picture(1), picture(5)];
         let baked = tuned.bake(
             vec!["a".into(), "b".into()],
