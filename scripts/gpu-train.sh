@@ -64,7 +64,6 @@ for s in "${styles[@]}"; do
   add "$s" --style "pattern:$s" --arch fast
 done
 add six "${six[@]}" --arch fast
-add mosaic-strong --style pattern:mosaic --arch fast --style-weight 1000
 # Temporal-weight-0 ablations (the GPU is shared: each one more run slows all the others).
 for s in ${ABLATE-mosaic impasto}; do
   add "$s-t0" --style "pattern:$s" --arch fast --temporal-weight 0

@@ -2,9 +2,7 @@
 # The figures table of models/README.md ("Distilled models"): `ganstyle eval` on the held-out
 # photographs for every distilled model, its run with the temporal loss off where
 # scripts/train-models.sh made one (out/ablation/), its teacher (magenta-six, the same style)
-# and the model it replaced, one row each. The README's element-speed column comes from
-# `ganstyle bench`, and its row for the first mosaic from that model's file in git history
-# (`git show f8bd727:models/mosaic.gsm > first-mosaic.gsm`).
+# and the models it replaced (from git history), one row each. The README's element-speed column comes from `ganstyle bench`.
 #
 #   scripts/model-figures.sh                # the debug build
 #   GANSTYLE_BIN=path/to/ganstyle scripts/model-figures.sh
@@ -42,9 +40,22 @@ row() { # LABEL MODEL [STYLE]
 
 echo "| model | ratio | colour transfer | ratio / colour transfer | mean over layers | relu1_2 / 2_2 / 3_3 / 4_3 | content (relu3_3) | warping, moving photos |"
 echo "|---|---|---|---|---|---|---|---|"
-for style in swirls impasto mosaic; do
+# Models these replaced, from git history: out/old/LABEL.gsm.
+mkdir -p out/old
+old() { # LABEL COMMIT NAME: models/NAME.gsm as it was at COMMIT
+    [[ -f "out/old/$1.gsm" ]] || git show "$2:models/$3.gsm" >"out/old/$1.gsm"
+    echo "out/old/$1.gsm"
+}
+for style in swirls impasto mosaic watercolour; do
     row "$style" "models/$style.gsm"
     [[ -f "out/ablation/$style-t0.gsm" ]] && row "$style, temporal weight 0" "out/ablation/$style-t0.gsm"
     row "teacher: $style" models/magenta-six.gsm "$style"
+    case $style in
+        swirls)
+            row "swirls at style weight 200" "$(old swirls-200 35b615e swirls)"
+            row "before: duo, swirls" "$(old duo 35b615e duo)" swirls ;;
+        mosaic)
+            row "mosaic at style weight 200" "$(old mosaic-200 35b615e mosaic)"
+            row "before: mosaic (the first)" "$(old mosaic-first f8bd727 mosaic)" ;;
+    esac
 done
-row "before: duo, swirls" models/duo.gsm swirls

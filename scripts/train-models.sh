@@ -13,9 +13,6 @@ cargo build --quiet --bin ganstyle
 bin="$CARGO_TARGET_DIR/debug/ganstyle"
 mkdir -p out/ablation out/train-logs
 
-# Settings shared by the first models (CPU; the fast architecture unless ARCH says otherwise).
-common=(--size 96 --batch 2 --device cpu --checkpoint-every 100 --sample-every 300)
-
 run() { # NAME OUT_FILE ARGS...
     local name=$1 out=$2; shift 2
     wanted "$name" || return 0
@@ -39,31 +36,17 @@ wait_for_other_runs() { # a run started by an earlier copy of this script
 }
 wait_for_other_runs
 
-# The first models (procedural content, the random loss network; models/README.md, "The first
-# models"). mosaic was one of them, at the default style weight (1000); it is distilled now
-# (below). The others at a stronger style weight: mosaic's look came out faint.
-strong=(--style-weight 3000)
-run ink-hatching models/ink-hatching.gsm --style pattern:ink-hatching --steps 1000 "${strong[@]}"
-run ink-hatching-t0 out/ablation/ink-hatching-t0.gsm --style pattern:ink-hatching --steps 1000 "${strong[@]}" --temporal-weight 0
-# The multi-style model: two styles in one generator (conditional instance norm). Its temporal
-# weight is 5, not 20: at 20, ink-hatching's temporal term suppressed the stroke texture.
-duo=(--style pattern:pointillism --style pattern:swirls --steps 1600 "${strong[@]}")
-run duo models/duo.gsm "${duo[@]}" --temporal-weight 5
-run duo-t0 out/ablation/duo-t0.gsm "${duo[@]}" --temporal-weight 0
-# mosaic at the stronger style weight: also the fast side of the fast-against-johnson
-# comparison below (at weight 1000 the two architectures settle at different points between
-# content and style).
-run mosaic-strong models/mosaic-strong.gsm --style pattern:mosaic --steps 1500 "${strong[@]}"
-# The johnson architecture on mosaic's exact settings: the quality reference for the fast
-# architecture (models/README.md, "fast against johnson").
-ARCH=johnson run mosaic-johnson models/mosaic-johnson.gsm --style pattern:mosaic --steps 1500
+# The first models (fast architecture, procedural content, the random loss network: colour
+# grades) are retired; their files and the lines that trained them are in git history
+# (`git show 35b615e:scripts/train-models.sh`, models/README.md "The first models").
 
 # Distilled models: magenta-lite students of Magenta's untuned network (the teacher paints each
 # training crop once per step; its pixels and its Gram matrices are targets next to the VGG16
 # content, style and temporal losses), on the training photographs at 128 px, batch 4. The
 # recipe of models/README.md, "Distilled models". Release build: about 2 s a step. The teacher,
 # ~/.cache/ganstyle/models/arbitrary-original.gsm, is what scripts/setup.sh imports.
-distil() { # NAME STEPS [ARGS...]: NAME is the style, or the style then -t0 for the ablation
+distil() { # NAME STEPS [ARGS...]: NAME is the style, then -t0 for the ablation;
+    # TW and TSW replace the teacher's pixel and texture weights (2e4, 500)
     local name=$1 steps=$2; shift 2
     wanted "$name" || return 0
     local out="models/$name.gsm"
@@ -74,28 +57,37 @@ distil() { # NAME STEPS [ARGS...]: NAME is the style, or the style then -t0 for 
     fi
     # run's program, architecture and shared settings, for this call (bash scopes them dynamically).
     local bin=$release ARCH=magenta-lite
-    local common=(--teacher "$cache/models/arbitrary-original.gsm" --teacher-weight 2e4
-        --teacher-style-weight 500 --content "$cache/photos/train" --size 128 --batch 4
+    local common=(--teacher "$cache/models/arbitrary-original.gsm" --teacher-weight "${TW:-2e4}"
+        --teacher-style-weight "${TSW:-500}" --content "$cache/photos/train" --size 128 --batch 4
         --device cpu --checkpoint-every 50 --sample-every 100)
     run "$name" "$out" --style "pattern:${name%-t0}" --steps "$steps" "$@"
 }
 cache="${GANSTYLE_CACHE:-$HOME/.cache/ganstyle}"
 release="$CARGO_TARGET_DIR/release/ganstyle"
-distil swirls 600          # the embedded default model
+six=()
+for pattern in mosaic ink-hatching pointillism swirls impasto watercolour; do
+    six+=(--style "pattern:$pattern")
+done
+# swirls and mosaic at a stronger style weight than the default 200: at 200 they were 0.56x and
+# 0.73x of the colour-transfer baseline's ratio (models/README.md, "Distilled models").
+distil swirls 600 --style-weight 800        # the embedded default model
+distil swirls-t0 600 --style-weight 800 --temporal-weight 0
 distil impasto 1200
 distil impasto-t0 1200 --temporal-weight 0
-distil mosaic 600
-# Not shipped: pointillism 600 gave a turquoise wash with embossed edges and no dots
-# (models/README.md, "Distilled models").
+distil mosaic 600 --style-weight 1500
+distil mosaic-t0 600 --style-weight 1500 --temporal-weight 0
+distil watercolour 600
+distil watercolour-t0 600 --temporal-weight 0
+# Not shipped (models/README.md, "Distilled models"): pointillism 600 gave a turquoise wash with
+# embossed edges and no dots, and with TW=0 TSW=1000 --style-weight 800 a green mesh (at
+# --temporal-weight 3e5 within every target, but still no dots); ink-hatching 600 with TW=5e3
+# and --style-weight 1500 drew hatching in lilac and cream that flickered (warping 1.0e-2), and
+# at --style-weight 3000 --temporal-weight 4e5 a green wash (ratio 0.79).
 
 # magenta-six is not trained: the six patterns baked into Magenta's imported transformer
 # (models/README.md, "magenta-six"; scripts/setup.sh imports arbitrary-original.gsm).
 # magenta-six-video: the same six baked into the transformer after its temporal fine-tune
 # across 12 pattern pictures (scripts/tune-arbitrary.sh, about 20 minutes with RELEASE=1).
-six=()
-for pattern in mosaic ink-hatching pointillism swirls impasto watercolour; do
-    six+=(--style "pattern:$pattern")
-done
 if wanted magenta-six; then
     "$bin" import "$cache/models/arbitrary-original.gsm" "${six[@]}" -o models/magenta-six.gsm --force
 fi

@@ -29,7 +29,7 @@ pub enum Backend {
   ganstyle bench                                  # the default model at 640x480 on the CPU
   ganstyle bench --arch johnson --size 640x480 --size 1280x720
   ganstyle bench --arch fast --backend burn       # burn flex instead of the runtime
-  ganstyle bench --model duo --device gpu --size 1920x1080
+  ganstyle bench --model magenta-six --device gpu --size 1920x1080
   ganstyle bench --style-image painting.jpg --max-size 400   # the arbitrary-style model, and its switch time
   ganstyle bench --model magenta-six-video --layers   # where a frame's time goes, layer by layer
   ganstyle bench --train-step                     # one training step (batch 4, 256x256, VGG16) and its split
