@@ -358,6 +358,10 @@ fn bad_input_gets_a_clear_error_and_a_nonzero_exit() {
         ),
         (train(&[]), "at least one --style"),
         (
+            train(&["--style", &input_s, "--style-weight", "800,200"]),
+            "2 style weights for 1 styles",
+        ),
+        (
             train(&["--style", &input_s, "--time-limit", "0"]),
             "not a positive number of seconds",
         ),

@@ -20,7 +20,8 @@ use crate::train::{self, StepOutcome, TrainConfig, Trainer};
 #[command(after_help = "Examples:
   ganstyle train --style my_painting.png --out models/my_style.gsm
   ganstyle train --style pattern:mosaic --out models/mosaic.gsm --steps 3000
-  ganstyle train --style a.png --style b.png --out models/duo.gsm          # multi-style model
+  ganstyle train --style a.png --style b.png --out models/ab.gsm           # multi-style model
+  ganstyle train --style a.png --style b.png --style-weight 1500,200 --out ab.gsm   # one weight per style
   ganstyle train --style a.png --content ~/.cache/ganstyle/photos/train --video clip.mp4 --out models/a.gsm
   ganstyle train --style a.png --vgg vgg16.pth --out models/a.gsm          # another VGG file
   ganstyle train --resume models/my_style.ckpt --steps 6000                # continue a run
@@ -93,9 +94,11 @@ pub struct TrainArgs {
     /// Content loss weight [default: 1 with VGG, 1 with the random network].
     #[arg(long)]
     pub content_weight: Option<f32>,
-    /// Style loss weight [default: 200 with VGG (its layers balanced), 1000 with the random network].
-    #[arg(long)]
-    pub style_weight: Option<f32>,
+    /// Style loss weight, or one per style separated by commas (a multi-style model whose
+    /// styles need different strengths) [default: 200 with VGG (its layers balanced), 1000 with
+    /// the random network].
+    #[arg(long, value_name = "W[,W...]", value_delimiter = ',')]
+    pub style_weight: Vec<f32>,
     /// Adversarial loss weight [default: 50 with VGG, 0.05 with the random network].
     #[arg(long)]
     pub adversarial_weight: Option<f32>,
@@ -220,7 +223,6 @@ fn config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     let w = &mut config.weights;
     for (weight, flag) in [
         (&mut w.content, args.content_weight),
-        (&mut w.style, args.style_weight),
         (&mut w.adversarial, args.adversarial_weight),
         (&mut w.tv, args.tv_weight),
         (&mut w.temporal, args.temporal_weight),
@@ -230,6 +232,11 @@ fn config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
         if let Some(value) = flag {
             *weight = value;
         }
+    }
+    match args.style_weight.as_slice() {
+        [] => {}
+        [shared] => config.weights.style = *shared,
+        per_style => config.style_weights = per_style.to_vec(),
     }
     config.arch = args.arch;
     if let Some(init) = &args.init {

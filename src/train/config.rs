@@ -199,6 +199,10 @@ pub struct TrainConfig {
     pub lr_disc: f64,
     /// Loss weights.
     pub weights: LossWeights,
+    /// One style weight per style, in the styles' order, in place of `weights.style` (a
+    /// multi-style model whose styles need different strengths); empty: `weights.style` for all.
+    #[serde(default)]
+    pub style_weights: Vec<f32>,
     /// Both networks' optimizer (each gets its own, with these settings).
     #[serde(default)]
     pub optimizer: OptimizerConfig,
@@ -312,6 +316,7 @@ impl TrainConfig {
             video: None,
             video_frames: Self::VIDEO_FRAMES,
             weights: LossWeights::defaults(vgg.is_some()),
+            style_weights: Vec::new(),
             optimizer: OptimizerConfig::default(),
             vgg,
             steps: Self::STEPS,
@@ -393,6 +398,20 @@ impl TrainConfig {
         {
             return bad("loss weights must be finite and ≥ 0".into());
         }
+        if !self.style_weights.is_empty() && self.style_weights.len() != self.styles.len() {
+            return bad(format!(
+                "{} style weights for {} styles: give one weight, or one per style",
+                self.style_weights.len(),
+                self.styles.len()
+            ));
+        }
+        if self
+            .style_weights
+            .iter()
+            .any(|v| !v.is_finite() || *v < 0.0)
+        {
+            return bad("style weights must be finite and ≥ 0".into());
+        }
         let taught = w.teacher > 0.0 || w.teacher_style > 0.0;
         if taught && self.init.is_none() && self.teacher.is_none() {
             return bad(
@@ -413,6 +432,27 @@ impl TrainConfig {
             return bad("motion amplitudes must be finite and ≥ 0".into());
         }
         Ok(())
+    }
+
+    /// The style loss's weight for style `style` (an index into `styles`).
+    pub fn style_weight(&self, style: usize) -> f32 {
+        self.style_weights
+            .get(style)
+            .copied()
+            .unwrap_or(self.weights.style)
+    }
+
+    /// The loss weights by name, for the model's metadata: with one weight per style, those
+    /// (`style.NAME`) in place of `style`.
+    pub fn weights_by_name(&self) -> BTreeMap<String, f32> {
+        let mut map = self.weights.to_map();
+        if !self.style_weights.is_empty() {
+            map.remove("style");
+            for (name, weight) in self.style_names.iter().zip(&self.style_weights) {
+                map.insert(format!("style.{name}"), *weight);
+            }
+        }
+        map
     }
 
     /// The checkpoint path next to the output (`NAME.ckpt`).
@@ -482,7 +522,7 @@ mod tests {
             "checkpoints from before continue unbalanced"
         );
         type Spoil = fn(&mut TrainConfig);
-        let cases: [(Spoil, &str); 7] = [
+        let cases: [(Spoil, &str); 9] = [
             (|c| c.styles.clear(), "at least one style"),
             (|c| c.style_names.push("x".into()), "one name per style"),
             (|c| c.size = 100, "multiple of 8"),
@@ -490,6 +530,14 @@ mod tests {
             (|c| c.lr = f64::NAN, "learning rates"),
             (|c| c.weights.temporal = -1.0, "loss weights"),
             (|c| c.optimizer.beta_1 = 1.0, "optimizer settings"),
+            (
+                |c| c.style_weights = vec![1.0, 2.0],
+                "2 style weights for 1 styles",
+            ),
+            (
+                |c| c.style_weights = vec![f32::INFINITY],
+                "style weights must be finite",
+            ),
         ];
         for (spoil, expected) in cases {
             let mut bad = config.clone();
@@ -497,5 +545,36 @@ mod tests {
             let err = bad.validate().unwrap_err().to_string();
             assert!(err.contains(expected), "{expected}: {err}");
         }
+    }
+
+    #[test]
+    fn one_style_weight_per_style_replaces_the_shared_one_in_use_and_in_the_metadata() {
+        let styles = vec![
+            StyleSource::Pattern(StylePattern::Mosaic),
+            StyleSource::Pattern(StylePattern::Swirls),
+        ];
+        let mut config = TrainConfig::new(styles, Some("v.h5".into()), "m.gsm".into());
+        assert_eq!(
+            (config.style_weight(0), config.style_weight(1)),
+            (200.0, 200.0)
+        );
+        assert_eq!(config.weights_by_name()["style"], 200.0);
+        config.style_weights = vec![1500.0, 800.0];
+        config.validate().unwrap();
+        assert_eq!(
+            (config.style_weight(0), config.style_weight(1)),
+            (1500.0, 800.0)
+        );
+        let names = config.weights_by_name();
+        assert!(!names.contains_key("style"), "{names:?}");
+        assert_eq!(
+            (names["style.mosaic"], names["style.swirls"]),
+            (1500.0, 800.0)
+        );
+        // Checkpoints from before the setting continue with the shared weight.
+        let mut json = serde_json::to_value(&config).unwrap();
+        json.as_object_mut().unwrap().remove("style_weights");
+        let old: TrainConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(old.style_weight(1), 200.0);
     }
 }

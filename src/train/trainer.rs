@@ -332,7 +332,7 @@ impl Trainer {
             taught.as_ref(),
             PerceptualWeights {
                 content: w.content,
-                style: w.style,
+                style: self.config.style_weight(style),
                 teacher_style: w.teacher_style,
             },
         )?;
@@ -465,7 +465,7 @@ impl Trainer {
         let mut training = TrainingInfo {
             command: self.config.command.clone(),
             steps: self.state.step,
-            loss_weights: self.config.weights.to_map(),
+            loss_weights: self.config.weights_by_name(),
             final_losses: self.state.recent_means(100),
             loss_network: format!(
                 "{}{}",
@@ -860,6 +860,36 @@ mod tests {
         assert!(!without.values.contains_key("temporal"));
         assert!(close(without.value, weighted - w.temporal * v["temporal"]));
         assert!(close(without.values["content"], v["content"]));
+    }
+
+    #[test]
+    fn each_style_of_a_run_counts_its_own_style_weight() {
+        let dir = tempfile::tempdir().unwrap();
+        let styles = vec![
+            super::super::StyleSource::Pattern(StylePattern::Mosaic),
+            super::super::StyleSource::Pattern(StylePattern::Swirls),
+        ];
+        let mut config = TrainConfig::new(styles, None, dir.path().join("t.gsm"));
+        (config.size, config.batch, config.style_size) = (32, 1, 64);
+        config.style_weights = vec![10.0, 5000.0];
+        let trainer = Trainer::new(config, &Device::flex()).unwrap();
+        let w = trainer.config.weights.clone();
+        for (style, style_weight) in [(0, 10.0), (1, 5000.0)] {
+            let losses = trainer
+                .generator_losses(style, &mut StdRng::seed_from_u64(3))
+                .unwrap();
+            let v = &losses.values;
+            let weighted = w.content * v["content"]
+                + style_weight * v["style"]
+                + w.adversarial * v["adversarial"]
+                + w.tv * v["tv"]
+                + w.temporal * v["temporal"];
+            assert!(
+                (losses.value - weighted).abs() <= 1e-4 * weighted.abs(),
+                "style {style}: {} vs {weighted}",
+                losses.value
+            );
+        }
     }
 
     #[test]
