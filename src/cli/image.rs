@@ -15,7 +15,7 @@ use crate::picture::{MAX_IMAGE_PIXELS, load_image_within};
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   ganstyle image photo.jpg -o styled.png --model mosaic --strength 0.8
-  ganstyle image a.png b.png --out-dir styled/ --model ink-hatching --preserve-color
+  ganstyle image a.png b.png --out-dir styled/ --model impasto --preserve-color
   ganstyle image photo.jpg -o swirls.png --model magenta-six --style swirls
   ganstyle image photo.jpg -o mix.png --model magenta-six --style-mix 0,0,0,0.5,0.5,0   # blend swirls and impasto
 
