@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The figures table of models/README.md ("Distilled models"): `ganstyle eval` on the held-out
-# photographs for every distilled model, its run with the temporal loss off where
-# scripts/train-models.sh made one (out/ablation/), its teacher (magenta-six, the same style)
-# and the models it replaced (from git history), one row each. The README's element-speed column comes from `ganstyle bench`.
+# The figures tables of models/README.md ("Distilled models", "four-lite"): `ganstyle eval` on
+# the held-out photographs for every distilled model, its run with the temporal loss off where
+# scripts/train-models.sh made one (out/ablation/), its teacher (magenta-six, the same style),
+# the models it replaced (from git history) and four-lite's styles, one row each. The README's
+# element-speed column comes from `ganstyle bench`.
 #
 #   scripts/model-figures.sh                # the debug build
 #   GANSTYLE_BIN=path/to/ganstyle scripts/model-figures.sh
@@ -58,4 +59,8 @@ for style in swirls impasto mosaic watercolour; do
             row "mosaic at style weight 200" "$(old mosaic-200 35b615e mosaic)"
             row "before: mosaic (the first)" "$(old mosaic-first f8bd727 mosaic)" ;;
     esac
+done
+# The four in one model, a row per style.
+for style in swirls impasto mosaic watercolour; do
+    row "four-lite: $style" models/four-lite.gsm "$style"
 done

@@ -45,8 +45,8 @@ wait_for_other_runs
 # content, style and temporal losses), on the training photographs at 128 px, batch 4. The
 # recipe of models/README.md, "Distilled models". Release build: about 2 s a step. The teacher,
 # ~/.cache/ganstyle/models/arbitrary-original.gsm, is what scripts/setup.sh imports.
-distil() { # NAME STEPS [ARGS...]: NAME is the style, then -t0 for the ablation;
-    # TW and TSW replace the teacher's pixel and texture weights (2e4, 500)
+distil() { # NAME STEPS [ARGS...]: NAME is the style (unless ARGS name their own --style),
+    # then -t0 for the ablation; TW and TSW replace the teacher's pixel and texture weights (2e4, 500)
     local name=$1 steps=$2; shift 2
     wanted "$name" || return 0
     local out="models/$name.gsm"
@@ -60,7 +60,9 @@ distil() { # NAME STEPS [ARGS...]: NAME is the style, then -t0 for the ablation;
     local common=(--teacher "$cache/models/arbitrary-original.gsm" --teacher-weight "${TW:-2e4}"
         --teacher-style-weight "${TSW:-500}" --content "$cache/photos/train" --size 128 --batch 4
         --device cpu --checkpoint-every 50 --sample-every 100)
-    run "$name" "$out" --style "pattern:${name%-t0}" --steps "$steps" "$@"
+    local styles=(--style "pattern:${name%-t0}")
+    [[ " $* " == *" --style "* ]] && styles=()
+    run "$name" "$out" "${styles[@]}" --steps "$steps" "$@"
 }
 cache="${GANSTYLE_CACHE:-$HOME/.cache/ganstyle}"
 release="$CARGO_TARGET_DIR/release/ganstyle"
@@ -78,6 +80,11 @@ distil mosaic 600 --style-weight 1500
 distil mosaic-t0 600 --style-weight 1500 --temporal-weight 0
 distil watercolour 600
 distil watercolour-t0 600 --temporal-weight 0
+# The four in one model: each step trains one style (picked at random), at the style weight of
+# that style's own model; 2400 steps is about 600 a style, as the single-style runs had.
+four=(--style pattern:mosaic --style pattern:swirls --style pattern:impasto --style pattern:watercolour
+    --style-weight 1500,800,200,200)
+distil four-lite 2400 "${four[@]}"
 # Not shipped (models/README.md, "Distilled models"): pointillism 600 gave a turquoise wash with
 # embossed edges and no dots, and with TW=0 TSW=1000 --style-weight 800 a green mesh (at
 # --temporal-weight 3e5 within every target, but still no dots); ink-hatching 600 with TW=5e3

@@ -16,8 +16,8 @@ use crate::picture::{MAX_IMAGE_PIXELS, load_image_within};
 #[command(after_help = "Examples:
   ganstyle image photo.jpg -o styled.png --model mosaic --strength 0.8
   ganstyle image a.png b.png --out-dir styled/ --model impasto --preserve-color
-  ganstyle image photo.jpg -o swirls.png --model magenta-six --style swirls
-  ganstyle image photo.jpg -o mix.png --model magenta-six --style-mix 0,0,0,0.5,0.5,0   # blend swirls and impasto
+  ganstyle image photo.jpg -o swirls.png --model four-lite --style swirls
+  ganstyle image photo.jpg -o mix.png --model four-lite --style-mix 0,0.5,0.5,0   # blend swirls and impasto
 
 Outputs are PNG; with --out-dir each keeps its input's name, as .png.")]
 pub struct ImageArgs {

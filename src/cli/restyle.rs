@@ -18,7 +18,7 @@ use crate::media::restyle::{RestyleJob, probe, restyle_clip};
 #[command(after_help = "Examples:
   ganstyle restyle holiday.mp4 -o holiday_mosaic.mp4 --model mosaic --strength 0.8
   ganstyle restyle clips/*.mp4 --out-dir styled/ --model watercolour
-  ganstyle restyle talk.mkv -o talk_swirls.mkv --model magenta-six --style swirls --max-size 480
+  ganstyle restyle talk.mkv -o talk_swirls.mkv --model four-lite --style swirls --max-size 480
   ganstyle restyle in.mp4 -o out.webm --preserve-color --force
 
 The output's extension picks the container (.mp4, .mov, .mkv, .webm). Resolution, frame rate,
