@@ -47,7 +47,8 @@ old() { # LABEL COMMIT NAME: models/NAME.gsm as it was at COMMIT
     [[ -f "out/old/$1.gsm" ]] || git show "$2:models/$3.gsm" >"out/old/$1.gsm"
     echo "out/old/$1.gsm"
 }
-for style in swirls impasto mosaic watercolour; do
+distilled=(swirls impasto mosaic watercolour)
+for style in "${distilled[@]}"; do
     row "$style" "models/$style.gsm"
     [[ -f "out/ablation/$style-t0.gsm" ]] && row "$style, temporal weight 0" "out/ablation/$style-t0.gsm"
     row "teacher: $style" models/magenta-six.gsm "$style"
@@ -61,6 +62,6 @@ for style in swirls impasto mosaic watercolour; do
     esac
 done
 # The four in one model, a row per style.
-for style in swirls impasto mosaic watercolour; do
+for style in "${distilled[@]}"; do
     row "four-lite: $style" models/four-lite.gsm "$style"
 done
